@@ -1,0 +1,94 @@
+//! Failure drills for HTTP gateways, and the demo upstream they drive.
+//!
+//! The `chaos` binary is a thin shell around [`run_cli`]. Components:
+//!
+//! - `cli`: clap argument types, one variant per subcommand (`upstream` today; `run`,
+//!   `validate`, `proxy` and `traces` slot into the same enum).
+//! - `upstream`: `chaos upstream`, an HTTP/1.1 + h2c echo server whose behavior (latency,
+//!   error rate, hang, health) is switched at run time through `/_chaos/behavior`.
+//! - `signal`: SIGTERM/SIGINT as a stop future; `telemetry`: logs to stderr.
+//! - [`Exit`]: the documented exit codes.
+//!
+//! ```text
+//! argv -> cli::Cli (exit 2 on usage errors) -> telemetry::init -> tokio runtime
+//!      -> upstream::run: bind (exit 3 on failure) -> "listening on ADDR" on stdout
+//!           -> accept loop -> router: /_chaos/* | /healthz | echo (behavior applied)
+//!           -> SIGTERM/SIGINT -> drain in-flight requests (bounded) -> exit 0
+//! ```
+
+mod cli;
+mod exit;
+mod signal;
+mod telemetry;
+mod upstream;
+
+use std::error::Error;
+use std::ffi::OsString;
+
+use clap::Parser;
+
+pub use crate::exit::Exit;
+pub use crate::upstream::UPSTREAM_HEADER;
+
+use crate::cli::{Cli, Command};
+
+/// Parses `args` (including the program name), runs the chosen subcommand, and returns how
+/// it ended.
+///
+/// Usage errors, `--help` and `--version` are printed by clap; other errors are printed once
+/// to stderr with their cause chain.
+pub fn run_cli<I, T>(args: I) -> Exit
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            // Nothing useful is left to do if printing fails (e.g. a closed stdout).
+            let _ = err.print();
+            return if err.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Ok
+            };
+        }
+    };
+    telemetry::init(cli.verbose, cli.quiet);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            report(&err, "cannot start the async runtime");
+            return Exit::Environment;
+        }
+    };
+    runtime.block_on(dispatch(cli.command))
+}
+
+async fn dispatch(command: Command) -> Exit {
+    match command {
+        Command::Upstream(args) => match upstream::run(upstream::Settings::from(args)).await {
+            Ok(()) => Exit::Ok,
+            Err(err) => {
+                report(&err, "upstream failed");
+                err.exit()
+            }
+        },
+    }
+}
+
+/// Prints `chaos: <context>: <error>: <cause>: ...` once, the way ripgrep does.
+fn report(err: &dyn Error, context: &str) {
+    let mut line = format!("chaos: {context}: {err}");
+    let mut source = err.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    eprintln!("{line}");
+}

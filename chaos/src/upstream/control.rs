@@ -1,0 +1,90 @@
+//! The `/_chaos/*` control paths: read and switch the behavior, serve test downloads.
+//!
+//! Control requests never pass through the behavior: a drill must be able to turn a hang
+//! or a 100% error rate off again through the very upstream that is misbehaving.
+
+use std::error::Error;
+
+use http::{Method, Request, Response, StatusCode};
+use http_body::Body as HttpBody;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tracing::info;
+
+use super::behavior::BehaviorUpdate;
+use super::download::{self, PatternBody};
+use super::faults::Faults;
+use super::name::UpstreamName;
+use super::respond::{self, Body, Rejection};
+
+/// Every control path starts with this.
+const PREFIX: &str = "/_chaos/";
+const BEHAVIOR_PATH: &str = "/_chaos/behavior";
+const DOWNLOAD_PATH: &str = "/_chaos/download";
+
+/// Largest accepted behavior update; the whole document is a handful of fields.
+const UPDATE_LIMIT: usize = 64 * 1024;
+
+/// Whether `path` belongs to the control surface (including unknown `/_chaos/` paths).
+pub(crate) fn is_control(path: &str) -> bool {
+    path.starts_with(PREFIX) || path == "/_chaos"
+}
+
+/// Answers a control request.
+pub(crate) async fn handle<B>(
+    name: &UpstreamName,
+    faults: &Faults,
+    request: Request<B>,
+) -> Result<Response<Body>, Rejection>
+where
+    B: HttpBody,
+    B::Error: Into<Box<dyn Error + Send + Sync>>,
+{
+    let method = request.method().clone();
+    match (request.uri().path(), method) {
+        (BEHAVIOR_PATH, Method::GET) => Ok(respond::json(
+            name,
+            StatusCode::OK,
+            &faults.current().to_json(),
+        )),
+        (BEHAVIOR_PATH, Method::POST) => {
+            let update = read_update(request.into_body()).await?;
+            let behavior = faults.update(&update);
+            info!(upstream = %name, behavior = %behavior.to_json(), "Behavior changed");
+            Ok(respond::json(name, StatusCode::OK, &behavior.to_json()))
+        }
+        (BEHAVIOR_PATH, method) => Err(Rejection::MethodNotAllowed {
+            method,
+            path: BEHAVIOR_PATH,
+            allow: "GET, POST",
+        }),
+        (DOWNLOAD_PATH, Method::GET) => {
+            let len = download::requested_len(request.uri().query())?;
+            Ok(respond::octets(name, PatternBody::new(len).boxed(), len))
+        }
+        (DOWNLOAD_PATH, method) => Err(Rejection::MethodNotAllowed {
+            method,
+            path: DOWNLOAD_PATH,
+            allow: "GET",
+        }),
+        (path, _) => Err(Rejection::UnknownControlPath {
+            path: path.to_owned(),
+        }),
+    }
+}
+
+async fn read_update<B>(body: B) -> Result<BehaviorUpdate, Rejection>
+where
+    B: HttpBody,
+    B::Error: Into<Box<dyn Error + Send + Sync>>,
+{
+    let bytes = match Limited::new(body, UPDATE_LIMIT).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) if err.is::<LengthLimitError>() => {
+            return Err(Rejection::BodyTooLarge {
+                limit: UPDATE_LIMIT,
+            });
+        }
+        Err(err) => return Err(Rejection::BodyRead(err)),
+    };
+    BehaviorUpdate::from_json(&bytes).map_err(Rejection::InvalidBehavior)
+}

@@ -1,0 +1,218 @@
+//! Routes each request to control, health or echo, applying the behavior where it belongs.
+
+use std::error::Error;
+
+use http::{Method, Request, Response, StatusCode};
+use http_body::Body as HttpBody;
+use serde_json::json;
+use tracing::debug;
+
+use super::behavior::Behavior;
+use super::control;
+use super::echo;
+use super::faults::Faults;
+use super::name::UpstreamName;
+use super::respond::{self, Body, Rejection};
+
+const HEALTH_PATH: &str = "/healthz";
+
+/// One named upstream: its behavior switch and how it answers.
+#[derive(Debug)]
+pub(crate) struct Upstream {
+    name: UpstreamName,
+    faults: Faults,
+}
+
+// === impl Upstream ===
+
+impl Upstream {
+    pub(crate) fn new(name: UpstreamName, behavior: Behavior, seed: u64) -> Self {
+        Upstream {
+            name,
+            faults: Faults::new(behavior, seed),
+        }
+    }
+
+    /// Answers any request; never fails (refusals become JSON error responses here).
+    ///
+    /// Generic over the body so tests can drive it without sockets.
+    pub(crate) async fn handle<B>(&self, request: Request<B>) -> Response<Body>
+    where
+        B: HttpBody,
+        B::Error: Into<Box<dyn Error + Send + Sync>>,
+    {
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let result = if control::is_control(&path) {
+            control::handle(&self.name, &self.faults, request).await
+        } else if path == HEALTH_PATH && matches!(method, Method::GET | Method::HEAD) {
+            Ok(self.health().await)
+        } else {
+            self.echo(request).await
+        };
+        let response = result.unwrap_or_else(|rejection| {
+            debug!(%method, %path, error = %rejection, "Refused");
+            respond::rejection(&self.name, &rejection)
+        });
+        debug!(%method, %path, status = response.status().as_u16(), "Answered");
+        response
+    }
+
+    /// `/healthz`: hang and latency apply (a slow or stuck process is slow to report
+    /// health too), the error rate does not (health is switched with `healthy`).
+    async fn health(&self) -> Response<Body> {
+        let behavior = self.faults.delay().await;
+        let (status, word) = if behavior.healthy {
+            (StatusCode::OK, "ok")
+        } else {
+            (StatusCode::SERVICE_UNAVAILABLE, "unhealthy")
+        };
+        let body = json!({ "status": word, "upstream": self.name.as_str() });
+        respond::json(&self.name, status, &body)
+    }
+
+    /// Every other path: hang, latency, then the error draw, then the echo.
+    async fn echo<B>(&self, request: Request<B>) -> Result<Response<Body>, Rejection>
+    where
+        B: HttpBody,
+        B::Error: Into<Box<dyn Error + Send + Sync>>,
+    {
+        let behavior = self.faults.delay().await;
+        if self.faults.draw_failure(behavior.error_rate) {
+            // The body is left unread: hyper discards it or closes the connection.
+            return Ok(respond::injected_failure(
+                &self.name,
+                behavior.error_status.get(),
+            ));
+        }
+        let (parts, body) = request.into_parts();
+        let body_bytes = echo::count_body(body)
+            .await
+            .map_err(|err| Rejection::BodyRead(err.into()))?;
+        let description = echo::describe(&self.name, &parts, body_bytes);
+        Ok(respond::json(&self.name, StatusCode::OK, &description))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use serde_json::Value;
+
+    use super::*;
+    use crate::upstream::UPSTREAM_HEADER;
+    use crate::upstream::behavior::{ErrorRate, ErrorStatus};
+
+    fn upstream(error_rate: f64, hang: bool) -> Upstream {
+        let behavior = Behavior {
+            latency: Duration::ZERO,
+            error_rate: ErrorRate::new(error_rate).unwrap(),
+            error_status: ErrorStatus::new(503).unwrap(),
+            hang,
+            healthy: true,
+        };
+        Upstream::new("users".parse().unwrap(), behavior, 1)
+    }
+
+    async fn call(
+        upstream: &Upstream,
+        method: Method,
+        uri: &str,
+        body: &str,
+    ) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Full::new(Bytes::from(body.to_owned())))
+            .unwrap();
+        let response = upstream.handle(request).await;
+        assert_eq!(response.headers()[UPSTREAM_HEADER], "users");
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn echo_with_error_rate_one_returns_error_status() {
+        let upstream = upstream(1.0, false);
+        let (status, body) = call(&upstream, Method::GET, "/x", "").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            body,
+            json!({"error": "injected failure", "upstream": "users", "status": 503})
+        );
+    }
+
+    #[tokio::test]
+    async fn healthz_and_control_with_error_rate_one_are_unaffected() {
+        let upstream = upstream(1.0, false);
+        let (status, body) = call(&upstream, Method::GET, "/healthz", "").await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, json!({"status": "ok", "upstream": "users"}))
+        );
+        let (status, body) = call(&upstream, Method::GET, "/_chaos/behavior", "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["error_rate"], 1.0);
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn control_while_hanging_answers_and_releases_held_requests() {
+        let upstream = upstream(0.0, true);
+        let held = call(&upstream, Method::GET, "/x", "");
+        let release = async {
+            // Paused time: this sleep only lets the held request reach its wait first.
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            call(
+                &upstream,
+                Method::POST,
+                "/_chaos/behavior",
+                r#"{"hang":false}"#,
+            )
+            .await
+        };
+        let ((held_status, held_body), (status, behavior)) = tokio::join!(held, release);
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(behavior["hang"], false);
+        assert_eq!(held_status, StatusCode::OK);
+        assert_eq!(held_body["path"], "/x");
+    }
+
+    #[tokio::test]
+    async fn control_unknown_path_or_method_is_refused() {
+        let upstream = upstream(0.0, false);
+        let (status, body) = call(&upstream, Method::GET, "/_chaos/nope", "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(
+            body["error"].as_str().unwrap().contains("/_chaos/nope"),
+            "{body}"
+        );
+        let (status, _) = call(&upstream, Method::DELETE, "/_chaos/behavior", "").await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[tokio::test]
+    async fn control_invalid_update_lists_problems_and_changes_nothing() {
+        let upstream = upstream(0.0, false);
+        let body = r#"{"colour":"red","hang":true}"#;
+        let (status, refusal) = call(&upstream, Method::POST, "/_chaos/behavior", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(refusal["problems"][0]["field"], "colour");
+        assert_eq!(
+            refusal["allowed_fields"],
+            json!(crate::upstream::behavior::FIELDS)
+        );
+        assert!(!upstream.faults.current().hang);
+    }
+
+    #[tokio::test]
+    async fn control_update_over_limit_is_refused_with_413() {
+        let upstream = upstream(0.0, false);
+        let body = format!(r#"{{"hang":false,"pad":"{}"}}"#, "x".repeat(70 * 1024));
+        let (status, _) = call(&upstream, Method::POST, "/_chaos/behavior", &body).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+}
