@@ -1,0 +1,163 @@
+//! JSON views for the admin API.
+//!
+//! Views are built field by field from the validated config rather than by serializing it, so
+//! a setting only appears once someone decides it may be shown: secret-bearing settings
+//! (added with authentication) are redacted here by construction.
+
+use serde_json::{Value, json};
+
+use crate::balance::{BalancerConfig, HashKey};
+use crate::route::HostHeader;
+use crate::routing::{HeaderRule, PathMatch, Rewrite, RouteMatch};
+use crate::state::GatewayState;
+use crate::upstream::{PanicMode, UpstreamConfig};
+
+pub(super) fn config(state: &GatewayState) -> Value {
+    let runtime = state.runtime();
+    let c = &runtime.config;
+    json!({
+        "version": runtime.version,
+        "listen": c.listen.to_string(),
+        "admin": { "listen": c.admin.listen.to_string() },
+        "shutdown": { "drain_timeout": format_duration(c.shutdown.drain_timeout) },
+        "reload": { "watch": c.reload.watch, "debounce": format_duration(c.reload.debounce) },
+        "upstreams": c.upstreams.iter().map(upstream_config).collect::<Vec<_>>(),
+        "routes": c.routes.iter().map(|r| json!({
+            "name": r.name,
+            "match": route_match(&r.matcher),
+            "upstream": r.upstream,
+            "rewrite": r.rewrite.as_ref().map(rewrite),
+            "host_header": host_header(&r.host_header),
+            "timeout": format_duration(r.timeout),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub(super) fn routes(state: &GatewayState) -> Value {
+    let runtime = state.runtime();
+    let routes: Vec<Value> = runtime
+        .table
+        .iter_by_priority()
+        .enumerate()
+        .map(|(priority, (matcher, route))| {
+            json!({
+                "priority": priority,
+                "name": route.config.name,
+                "match": route_match(matcher),
+                "upstream": route.config.upstream,
+                "rewrite": route.config.rewrite.as_ref().map(rewrite),
+            })
+        })
+        .collect();
+    json!({ "version": runtime.version, "routes": routes })
+}
+
+pub(super) fn upstreams(state: &GatewayState) -> Value {
+    let runtime = state.runtime();
+    let upstreams: Vec<Value> = runtime
+        .upstreams
+        .values()
+        .map(|u| {
+            let endpoints: Vec<Value> = u
+                .endpoints()
+                .iter()
+                .map(|e| {
+                    json!({
+                        "address": e.address(),
+                        "weight": e.weight(),
+                        "healthy": e.is_healthy(),
+                        "probed": e.is_probed(),
+                        "in_flight": e.in_flight(),
+                    })
+                })
+                .collect();
+            let healthy = u.endpoints().iter().filter(|e| e.is_healthy()).count();
+            json!({
+                "name": u.name(),
+                "balancer": balancer(&u.config().balancer),
+                "healthy_endpoints": healthy,
+                "panic": u.in_panic(),
+                "endpoints": endpoints,
+            })
+        })
+        .collect();
+    json!({ "version": runtime.version, "upstreams": upstreams })
+}
+
+fn upstream_config(u: &UpstreamConfig) -> Value {
+    json!({
+        "name": u.name,
+        "endpoints": u.endpoints.iter().map(|e| json!({ "address": e.address, "weight": e.weight })).collect::<Vec<_>>(),
+        "balancer": balancer(&u.balancer),
+        "connect_timeout": format_duration(u.connect_timeout),
+        "health_check": u.health_check.as_ref().map(|h| json!({
+            "path": h.path,
+            "interval": format_duration(h.interval),
+            "timeout": format_duration(h.timeout),
+            "unhealthy_after": h.unhealthy_after,
+            "healthy_after": h.healthy_after,
+        })),
+        "panic_threshold": match u.panic {
+            PanicMode::Off => json!("off"),
+            PanicMode::Below { threshold } => json!(format!("{}%", threshold * 100.0)),
+        },
+    })
+}
+
+fn balancer(b: &BalancerConfig) -> Value {
+    match b {
+        BalancerConfig::RoundRobin => json!({ "type": "round_robin" }),
+        BalancerConfig::SmoothWeightedRoundRobin => {
+            json!({ "type": "smooth_weighted_round_robin" })
+        }
+        BalancerConfig::LeastRequest => json!({ "type": "least_request" }),
+        BalancerConfig::ConsistentHash { key } => json!({
+            "type": "consistent_hash",
+            "hash_key": match key { HashKey::ClientIp => "client_ip".to_owned(), HashKey::Header(h) => format!("header:{h}") },
+        }),
+        BalancerConfig::P2cPeakEwma { decay, default_rtt } => json!({
+            "type": "p2c_peak_ewma", "decay": format_duration(*decay), "default_rtt": format_duration(*default_rtt),
+        }),
+    }
+}
+
+fn route_match(m: &RouteMatch) -> Value {
+    let (key, path) = match &m.path {
+        PathMatch::Pattern(p) => ("path", p.to_string()),
+        PathMatch::Prefix(p) => ("prefix", p.clone()),
+    };
+    let mut v = json!({
+        "hosts": m.hosts.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "methods": m.methods.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "headers": m.headers.iter().map(|h| match &h.rule {
+            HeaderRule::Exact(v) => json!({ "name": h.name.as_str(), "exact": v }),
+            HeaderRule::Prefix(v) => json!({ "name": h.name.as_str(), "prefix": v }),
+            HeaderRule::Present => json!({ "name": h.name.as_str(), "present": true }),
+            HeaderRule::Absent => json!({ "name": h.name.as_str(), "present": false }),
+        }).collect::<Vec<_>>(),
+    });
+    v[key] = json!(path);
+    v
+}
+
+fn rewrite(r: &Rewrite) -> Value {
+    match r {
+        Rewrite::StripPrefix(p) => json!({ "strip_prefix": p }),
+        Rewrite::ReplacePrefix { from, to } => {
+            json!({ "replace_prefix": { "from": from, "to": to } })
+        }
+    }
+}
+
+fn host_header(h: &HostHeader) -> Value {
+    match h {
+        HostHeader::Preserve => json!("preserve"),
+        HostHeader::Endpoint => json!("endpoint"),
+        HostHeader::Set(v) => json!({ "set": v.to_str().unwrap_or_default() }),
+    }
+}
+
+/// Durations in the config file's own notation (`250ms`, `2s`).
+fn format_duration(d: std::time::Duration) -> String {
+    config_yaml::units::Duration::from(d).to_string()
+}

@@ -1,0 +1,93 @@
+//! Errors on the request path and the single place they become HTTP responses.
+
+mod respond;
+
+use std::time::Duration;
+
+pub(crate) use respond::{json_response, respond};
+
+/// Boxed error for bodies and sources that cross library boundaries.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a request could not be proxied. Each variant names its subject; `respond` alone picks
+/// the status.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// No route matched the request (404).
+    #[error("no route matches {method} {path}")]
+    NoRoute {
+        /// The request method.
+        method: http::Method,
+        /// The request path.
+        path: String,
+    },
+    /// The request is malformed in a way the gateway will not forward (400).
+    #[error("bad request: {reason}")]
+    BadRequest {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The upstream has no endpoint that may take traffic (503).
+    #[error("upstream {upstream} has no healthy endpoint")]
+    NoHealthyEndpoint {
+        /// The upstream.
+        upstream: String,
+    },
+    /// Connecting to the endpoint failed (502).
+    #[error("cannot connect to {endpoint} of upstream {upstream}")]
+    Connect {
+        /// The upstream.
+        upstream: String,
+        /// The endpoint address.
+        endpoint: String,
+        /// The connect error.
+        #[source]
+        source: BoxError,
+    },
+    /// The connection failed after it was established, before response headers (502).
+    #[error("upstream {upstream} endpoint {endpoint} failed before answering")]
+    UpstreamIo {
+        /// The upstream.
+        upstream: String,
+        /// The endpoint address.
+        endpoint: String,
+        /// The I/O or protocol error.
+        #[source]
+        source: BoxError,
+    },
+    /// Connecting timed out (504).
+    #[error("connecting to {endpoint} of upstream {upstream} timed out after {timeout:?}")]
+    ConnectTimeout {
+        /// The upstream.
+        upstream: String,
+        /// The endpoint address.
+        endpoint: String,
+        /// The connect timeout.
+        timeout: Duration,
+    },
+    /// The upstream did not send response headers in time (504).
+    #[error("upstream {upstream} endpoint {endpoint} did not answer within {timeout:?}")]
+    Timeout {
+        /// The upstream.
+        upstream: String,
+        /// The endpoint address.
+        endpoint: String,
+        /// The route's response timeout.
+        timeout: Duration,
+    },
+}
+
+impl ProxyError {
+    /// A short, stable, bounded identifier for logs, metrics and the JSON body.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NoRoute { .. } => "no_route",
+            Self::BadRequest { .. } => "bad_request",
+            Self::NoHealthyEndpoint { .. } => "no_healthy_endpoint",
+            Self::Connect { .. } => "connect_failure",
+            Self::UpstreamIo { .. } => "upstream_io",
+            Self::ConnectTimeout { .. } => "connect_timeout",
+            Self::Timeout { .. } => "timeout",
+        }
+    }
+}

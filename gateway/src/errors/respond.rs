@@ -1,0 +1,146 @@
+//! Error -> HTTP response: the one ordered match that decides statuses.
+//!
+//! Bodies are small JSON objects with a stable `error` kind and a generic message; details
+//! (addresses, sources) go to logs only, so responses never leak topology.
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+
+use super::ProxyError;
+use crate::proxy::body::ProxyBody;
+
+/// The response a client receives for `error`.
+pub(crate) fn respond(error: &ProxyError) -> Response<ProxyBody> {
+    let (status, message) = match error {
+        ProxyError::NoRoute { .. } => (StatusCode::NOT_FOUND, "no route matches this request"),
+        ProxyError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "malformed request"),
+        ProxyError::NoHealthyEndpoint { .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no healthy upstream endpoint",
+        ),
+        ProxyError::Connect { .. } | ProxyError::UpstreamIo { .. } => {
+            (StatusCode::BAD_GATEWAY, "upstream connection failed")
+        }
+        ProxyError::ConnectTimeout { .. } | ProxyError::Timeout { .. } => {
+            (StatusCode::GATEWAY_TIMEOUT, "upstream timed out")
+        }
+    };
+    json_response(status, error.kind(), message)
+}
+
+/// A small JSON error body: `{"error": KIND, "status": N, "message": TEXT}`.
+pub(crate) fn json_response(status: StatusCode, kind: &str, message: &str) -> Response<ProxyBody> {
+    let body = serde_json::json!({ "error": kind, "status": status.as_u16(), "message": message });
+    let mut response = Response::new(ProxyBody::full(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use http::StatusCode;
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    async fn body_json(response: Response<ProxyBody>) -> serde_json::Value {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    fn io_error() -> crate::errors::BoxError {
+        Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+    }
+
+    #[tokio::test]
+    async fn respond_maps_every_error_to_its_status_and_kind() {
+        let cases = [
+            (
+                ProxyError::NoRoute {
+                    method: http::Method::GET,
+                    path: "/x".into(),
+                },
+                404,
+                "no_route",
+            ),
+            (
+                ProxyError::BadRequest { reason: "bad host" },
+                400,
+                "bad_request",
+            ),
+            (
+                ProxyError::NoHealthyEndpoint {
+                    upstream: "u".into(),
+                },
+                503,
+                "no_healthy_endpoint",
+            ),
+            (
+                ProxyError::Connect {
+                    upstream: "u".into(),
+                    endpoint: "e".into(),
+                    source: io_error(),
+                },
+                502,
+                "connect_failure",
+            ),
+            (
+                ProxyError::UpstreamIo {
+                    upstream: "u".into(),
+                    endpoint: "e".into(),
+                    source: io_error(),
+                },
+                502,
+                "upstream_io",
+            ),
+            (
+                ProxyError::ConnectTimeout {
+                    upstream: "u".into(),
+                    endpoint: "e".into(),
+                    timeout: Duration::from_secs(1),
+                },
+                504,
+                "connect_timeout",
+            ),
+            (
+                ProxyError::Timeout {
+                    upstream: "u".into(),
+                    endpoint: "e".into(),
+                    timeout: Duration::from_secs(1),
+                },
+                504,
+                "timeout",
+            ),
+        ];
+        for (error, status, kind) in cases {
+            let response = respond(&error);
+            assert_eq!(
+                response.status(),
+                StatusCode::from_u16(status).unwrap(),
+                "{kind}"
+            );
+            assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+            let body = body_json(response).await;
+            assert_eq!(body["error"], kind);
+            assert_eq!(body["status"], status);
+        }
+    }
+
+    #[tokio::test]
+    async fn respond_body_does_not_leak_endpoint_addresses() {
+        let error = ProxyError::Connect {
+            upstream: "users".into(),
+            endpoint: "10.1.2.3:9000".into(),
+            source: io_error(),
+        };
+        let body = body_json(respond(&error)).await.to_string();
+        assert!(!body.contains("10.1.2.3"), "{body}");
+        assert!(!body.contains("users"), "{body}");
+    }
+}

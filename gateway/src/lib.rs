@@ -1,0 +1,197 @@
+//! A production HTTP API gateway.
+//!
+//! Components (one module each):
+//! - [`config`]: YAML -> raw -> validated [`Config`], every problem located.
+//! - [`routing`]: host, path pattern, method and header matching with deterministic priority.
+//! - [`balance`]: round robin, smooth weighted round robin, least request, consistent hash,
+//!   P2C with peak EWMA.
+//! - [`upstream`]: endpoints and their live state; `health`: active probes.
+//! - `proxy`: request preparation, pooled upstream client, streaming bodies.
+//! - `stack`: the only place a `Config` becomes services; `state`: the current version,
+//!   swapped atomically by `reload`.
+//! - `server`: accept loop and graceful drain; `admin`: the admin listener.
+//! - `errors`: typed request-path errors and the single error -> status mapping.
+//!
+//! Request path:
+//!
+//! ```text
+//! accept (HTTP/1.1 + h2c, one port) -> service::handle
+//!   -> route table lookup (404 when nothing matches)
+//!   -> proxy::prepare: rewrite, hop-by-hop removal, X-Forwarded-*, Host
+//!   -> route stack (stack.rs) -> Forward: healthy endpoints (or all, in panic mode)
+//!      -> balancer pick -> pooled client, response timeout -> streamed response
+//!   -> errors::respond for any failure (502 / 503 / 504 ...)
+//! ```
+
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+mod admin;
+pub mod balance;
+pub mod config;
+mod errors;
+mod health;
+mod proxy;
+mod reload;
+pub mod route;
+pub mod routing;
+mod server;
+mod service;
+mod stack;
+mod state;
+pub mod upstream;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+pub use config::{Config, LoadError, load_file};
+pub use errors::ProxyError;
+pub use health::HealthCheckConfig;
+pub use proxy::body::ProxyBody;
+pub use server::DrainOutcome;
+
+/// Why the gateway could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The config file is unreadable or invalid.
+    #[error(transparent)]
+    Config(#[from] LoadError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr} ({listener})")]
+    Bind {
+        /// Which listener.
+        listener: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// The bind error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A reload trigger (signal handler or file watcher) could not be installed.
+    #[error("cannot install the {trigger} reload trigger")]
+    Reload {
+        /// SIGHUP or file watch.
+        trigger: &'static str,
+        /// The error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// The addresses a running gateway listens on (useful when the config says port 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoundAddrs {
+    /// Data-plane listener.
+    pub data: SocketAddr,
+    /// Admin listener.
+    pub admin: SocketAddr,
+}
+
+/// Runs the gateway from the config file at `path` until `shutdown` resolves, then drains.
+///
+/// `on_bound` is called once both listeners are bound, before any request is served.
+pub async fn run(
+    path: &Path,
+    shutdown: impl Future<Output = ()>,
+    on_bound: impl FnOnce(BoundAddrs),
+) -> Result<DrainOutcome, RunError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let config = config::load_str(&path.display().to_string(), &text)?;
+    let bind = |listener: &'static str, addr: SocketAddr| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|source| RunError::Bind {
+                listener,
+                addr,
+                source,
+            })
+    };
+    let data = bind("data", config.listen).await?;
+    let admin = bind("admin", config.admin.listen).await?;
+    let bound = BoundAddrs {
+        data: data.local_addr().map_err(|source| RunError::Bind {
+            listener: "data",
+            addr: config.listen,
+            source,
+        })?,
+        admin: admin.local_addr().map_err(|source| RunError::Bind {
+            listener: "admin",
+            addr: config.admin.listen,
+            source,
+        })?,
+    };
+
+    let drain_timeout = config.shutdown.drain_timeout;
+    let reload_settings = config.reload.clone();
+    let state = state::GatewayState::new(config);
+    let reloader = Arc::new(reload::Reloader::new(path, Arc::clone(&state), &text));
+    let background = CancellationToken::new();
+    reload::spawn_sighup(Arc::clone(&reloader), background.clone()).map_err(|e| {
+        RunError::Reload {
+            trigger: "SIGHUP",
+            source: Box::new(e),
+        }
+    })?;
+    if reload_settings.watch {
+        reload::spawn_watcher(
+            Arc::clone(&reloader),
+            reload_settings.debounce,
+            background.clone(),
+        )
+        .map_err(|e| RunError::Reload {
+            trigger: "file watch",
+            source: Box::new(e),
+        })?;
+    }
+
+    let admin_stop = CancellationToken::new();
+    let admin_task = {
+        let (state, reloader, stop) = (
+            Arc::clone(&state),
+            Arc::clone(&reloader),
+            admin_stop.clone(),
+        );
+        tokio::spawn(server::serve(
+            "admin",
+            admin,
+            move |request, _peer| admin::handle(Arc::clone(&state), Arc::clone(&reloader), request),
+            async move { stop.cancelled().await },
+            std::time::Duration::from_secs(1),
+        ))
+    };
+
+    info!(data = %bound.data, admin = %bound.admin, "Listening");
+    on_bound(bound);
+    let data_state = Arc::clone(&state);
+    let drain_state = Arc::clone(&state);
+    let outcome = server::serve(
+        "data",
+        data,
+        move |request, peer| service::handle(Arc::clone(&data_state), request, peer),
+        async move {
+            shutdown.await;
+            // Readiness fails first so load balancers stop sending while we drain.
+            drain_state.start_draining();
+            info!("Shutdown requested");
+        },
+        drain_timeout,
+    )
+    .await;
+
+    background.cancel();
+    state.runtime().retire();
+    admin_stop.cancel();
+    if admin_task.await.is_err() {
+        warn!("Admin listener task failed");
+    }
+    info!(?outcome, "Stopped");
+    Ok(outcome)
+}

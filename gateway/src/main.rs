@@ -1,0 +1,117 @@
+//! The `gateway` binary: parse arguments, set up logs, run or validate.
+
+mod cli;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use gateway::LoadError;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate { config } => validate(&config),
+        Command::Run {
+            config,
+            worker_threads,
+        } => {
+            if let Err(error) = observability::logging::init(cli.log_format, &cli.log) {
+                eprintln!("gateway: {error}");
+                return ExitCode::from(2);
+            }
+            run(&config, worker_threads)
+        }
+    }
+}
+
+fn validate(path: &std::path::Path) -> ExitCode {
+    match gateway::load_file(path) {
+        Ok(_) => {
+            println!("ok: {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            report(&error);
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(path: &std::path::Path, worker_threads: Option<std::num::NonZeroUsize>) -> ExitCode {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = worker_threads {
+        builder.worker_threads(n.get());
+    }
+    let runtime = match builder.enable_all().build() {
+        Ok(rt) => rt,
+        Err(error) => {
+            eprintln!("gateway: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(gateway::run(path, shutdown_signal(), |bound| {
+        let mut out = std::io::stdout().lock();
+        // Tests and scripts read this line to learn the bound ports.
+        let _ = writeln!(out, "listening data={} admin={}", bound.data, bound.admin);
+        let _ = out.flush();
+    }));
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(gateway::RunError::Config(error)) => {
+            report(&error);
+            ExitCode::from(2)
+        }
+        Err(error) => {
+            eprintln!("gateway: {}", chain(&error));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Prints a config error: each located problem on its own line.
+fn report(error: &LoadError) {
+    match error.diagnostics() {
+        Some(diagnostics) => {
+            for d in diagnostics.iter() {
+                eprintln!("{d}");
+            }
+            eprintln!("gateway: {error}");
+        }
+        None => eprintln!("gateway: {}", chain(error)),
+    }
+}
+
+/// The error and its sources on one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            // Without signal handlers the process can still be killed; Ctrl-C via tokio.
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Hot reload: on SIGHUP, on a change of the config file (debounced), or on
+//! `POST /admin/reload`: read, validate, build, then swap atomically. A config that fails any
+//! step is rejected whole, every problem is logged, and the running version stays.
+//!
+//! Listener addresses are bound once at start; a reload that changes them is applied except
+//! for the addresses, with a warning (rebinding would drop connections).
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::{Mutex, mpsc};
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, error, info, info_span, warn};
+
+use crate::config::{LoadError, load_str};
+use crate::state::GatewayState;
+
+/// Why a reload was rejected.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReloadError {
+    /// The file could not be read or is not a valid config.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+}
+
+impl ReloadError {
+    /// One line per problem, for logs and the admin API.
+    pub(crate) fn lines(&self) -> Vec<String> {
+        match self {
+            Self::Load(LoadError::Invalid(diagnostics)) => {
+                diagnostics.iter().map(ToString::to_string).collect()
+            }
+            Self::Load(e @ LoadError::Read { .. }) => vec![format!("{e}: {}", e.source_text())],
+        }
+    }
+}
+
+trait SourceText {
+    fn source_text(&self) -> String;
+}
+
+impl SourceText for LoadError {
+    fn source_text(&self) -> String {
+        std::error::Error::source(self)
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+}
+
+/// Reloads one config file into one gateway.
+#[derive(Debug)]
+pub(crate) struct Reloader {
+    path: PathBuf,
+    state: Arc<GatewayState>,
+    /// Hash of the text last applied; serializes reloads from all triggers.
+    applied: Mutex<u64>,
+}
+
+impl Reloader {
+    /// `text` is the config text already running, so an unchanged file is not reapplied.
+    pub(crate) fn new(path: &Path, state: Arc<GatewayState>, text: &str) -> Self {
+        Self {
+            path: path.to_owned(),
+            state,
+            applied: Mutex::new(hash(text)),
+        }
+    }
+
+    /// Reloads unconditionally (SIGHUP, admin API). Returns the new version.
+    pub(crate) async fn reload(&self) -> Result<u64, ReloadError> {
+        self.reload_inner(true)
+            .await
+            .map(|v| v.unwrap_or_else(|| self.state.runtime().version))
+    }
+
+    /// Reloads only if the file's content differs from what is running (file watcher).
+    async fn reload_if_changed(&self) -> Result<Option<u64>, ReloadError> {
+        self.reload_inner(false).await
+    }
+
+    async fn reload_inner(&self, force: bool) -> Result<Option<u64>, ReloadError> {
+        let mut applied = self.applied.lock().await;
+        let result = self.try_reload(force, &mut applied).await;
+        match &result {
+            Ok(Some(version)) => {
+                self.state.reloads.applied.fetch_add(1, Ordering::Relaxed);
+                info!(version, path = %self.path.display(), "Config reloaded");
+            }
+            Ok(None) => {}
+            Err(e) => {
+                self.state.reloads.rejected.fetch_add(1, Ordering::Relaxed);
+                for line in e.lines() {
+                    error!(problem = %line, "Config reload rejected");
+                }
+                if let Ok(mut last) = self.state.reloads.last_error.lock() {
+                    *last = Some(e.lines().join("\n"));
+                }
+            }
+        }
+        result
+    }
+
+    async fn try_reload(&self, force: bool, applied: &mut u64) -> Result<Option<u64>, ReloadError> {
+        let text = tokio::fs::read_to_string(&self.path)
+            .await
+            .map_err(|source| LoadError::Read {
+                path: self.path.display().to_string(),
+                source,
+            })?;
+        let digest = hash(&text);
+        if !force && digest == *applied {
+            return Ok(None);
+        }
+        let config = load_str(&self.path.display().to_string(), &text)?;
+        let running = self.state.runtime();
+        if config.listen != running.config.listen
+            || config.admin.listen != running.config.admin.listen
+        {
+            warn!(
+                listen = %running.config.listen,
+                admin = %running.config.admin.listen,
+                "Listener addresses changed in the config; they apply after a restart"
+            );
+        }
+        let mut config = config;
+        config.listen = running.config.listen;
+        config.admin.listen = running.config.admin.listen;
+        let version = self.state.apply(config);
+        *applied = digest;
+        Ok(Some(version))
+    }
+}
+
+fn hash(text: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// Reloads on SIGHUP until `cancel`.
+pub(crate) fn spawn_sighup(
+    reloader: Arc<Reloader>,
+    cancel: CancellationToken,
+) -> std::io::Result<()> {
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    tokio::spawn(
+        async move {
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    received = hangups.recv() => if received.is_none() { return },
+                }
+                info!("SIGHUP received");
+                let _ = reloader.reload().await;
+            }
+        }
+        .instrument(info_span!("reload", trigger = "sighup")),
+    );
+    Ok(())
+}
+
+/// Watches the config file's folder and reloads once events have been quiet for `debounce`.
+///
+/// The folder, not the file, is watched: editors and Kubernetes ConfigMaps replace the file
+/// (rename or symlink swap), which a watch on the file itself would miss. Events for other
+/// files cost one read and a hash comparison.
+pub(crate) fn spawn_watcher(
+    reloader: Arc<Reloader>,
+    debounce: Duration,
+    cancel: CancellationToken,
+) -> notify::Result<()> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok() {
+            let _ = tx.send(());
+        }
+    })?;
+    let folder = match reloader.path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    watcher.watch(&folder, RecursiveMode::NonRecursive)?;
+    tokio::spawn(
+        async move {
+            // The watcher lives as long as this task.
+            let _watcher = watcher;
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    event = rx.recv() => if event.is_none() { return },
+                }
+                // Debounce: wait for a quiet period so a half-written file is not read.
+                loop {
+                    match tokio::time::timeout(debounce, rx.recv()).await {
+                        Ok(Some(())) => continue,
+                        Ok(None) => return,
+                        Err(_quiet) => break,
+                    }
+                }
+                let _ = reloader.reload_if_changed().await;
+            }
+        }
+        .instrument(info_span!("reload", trigger = "file")),
+    );
+    Ok(())
+}

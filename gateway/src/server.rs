@@ -1,0 +1,89 @@
+//! Listeners: the accept loop serving HTTP/1.1 and HTTP/2 (cleartext, prior knowledge) on one
+//! port, and graceful drain on shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tracing::{debug, info, warn};
+
+use crate::proxy::body::ProxyBody;
+
+/// How a listener's drain ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrainOutcome {
+    /// Every connection finished its in-flight requests and closed.
+    Complete,
+    /// The deadline passed with connections still open; they were closed.
+    DeadlineReached,
+}
+
+/// Serves `listener` with `handler` until `shutdown` resolves, then stops accepting and waits
+/// up to `drain_timeout` for in-flight requests. HTTP/1.1 connections get `Connection: close`
+/// on their last response and HTTP/2 connections a GOAWAY.
+pub(crate) async fn serve<H, F>(
+    name: &'static str,
+    listener: TcpListener,
+    handler: H,
+    shutdown: impl Future<Output = ()>,
+    drain_timeout: Duration,
+) -> DrainOutcome
+where
+    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<ProxyBody>> + Send + 'static,
+{
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).keep_alive(true);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(error) => {
+                    // EMFILE and friends: back off briefly instead of spinning.
+                    warn!(listener = name, %error, "Accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        if let Err(error) = stream.set_nodelay(true) {
+            debug!(%error, "Cannot set TCP_NODELAY");
+        }
+        let handler = handler.clone();
+        let service = service_fn(move |request: Request<Incoming>| {
+            let response = handler(request, peer);
+            async move { Ok::<_, Infallible>(response.await) }
+        });
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                debug!(%peer, error = %error, "Connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    info!(listener = name, timeout = ?drain_timeout, "Draining connections");
+    tokio::select! {
+        () = graceful.shutdown() => DrainOutcome::Complete,
+        () = tokio::time::sleep(drain_timeout) => {
+            warn!(listener = name, timeout = ?drain_timeout, "Drain deadline reached with requests still in flight");
+            DrainOutcome::DeadlineReached
+        }
+    }
+}
