@@ -105,26 +105,13 @@ pub(crate) struct UpstreamArgs {
     pub(crate) drain_timeout: Duration,
 }
 
-/// Parses a whole number with a mandatory unit: `ms` or `s` ("250ms", "2s").
+/// Parses a duration with a mandatory unit (`us`, `ms`, `s`, `m`, `h`): "250ms", "1.5s".
 ///
 /// Bare numbers are rejected: "5" could mean seconds or milliseconds.
-// NOTE(lead): switch to config_yaml::units::Duration
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    let unit_at = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(unit_at);
-    let value: u64 = digits.parse().map_err(|_| {
-        format!("expected a whole number with a unit (\"250ms\", \"2s\"), got {text:?}")
-    })?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(value)),
-        "s" => Ok(Duration::from_secs(value)),
-        "" => Err(format!(
-            "{text:?} has no unit; write \"{text}ms\" or \"{text}s\""
-        )),
-        other => Err(format!("unknown unit {other:?} in {text:?}; use ms or s")),
-    }
+    text.parse::<config_yaml::units::Duration>()
+        .map(config_yaml::units::Duration::get)
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -155,15 +142,15 @@ mod tests {
     #[test]
     fn parse_duration_without_unit_is_rejected() {
         let err = parse_duration("5").unwrap_err();
-        assert!(err.contains("no unit"), "{err}");
+        assert!(err.contains("missing unit"), "{err}");
     }
 
     #[test]
     fn parse_duration_with_unknown_unit_or_no_number_is_rejected() {
-        assert!(parse_duration("5h").unwrap_err().contains("unknown unit"));
-        assert!(parse_duration("ms").unwrap_err().contains("whole number"));
-        assert!(parse_duration("-5ms").unwrap_err().contains("whole number"));
-        assert!(parse_duration("1.5s").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("5d").unwrap_err().contains("unit"));
+        assert!(parse_duration("ms").is_err());
+        assert!(parse_duration("-5ms").is_err());
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
     }
 
     #[test]

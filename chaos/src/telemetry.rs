@@ -3,22 +3,16 @@
 //! stdout is reserved for results (for `chaos upstream`, the `listening on` line), so every
 //! log line goes to stderr.
 
-// NOTE(lead): move to observability::tracing once it offers a subscriber initializer.
-
-use std::io::IsTerminal;
-
+use observability::logging::{self, LogFormat};
 use tracing_subscriber::filter::LevelFilter;
 
-/// Installs the global subscriber; `verbose` and `quiet` are the counted `-v`/`-q` flags.
+/// Installs the global subscriber; `verbose` and `quiet` are the counted `-v`/`-q` flags
+/// (`RUST_LOG`, when set, takes precedence).
 pub(crate) fn init(verbose: u8, quiet: u8) {
-    let level = level(verbose, quiet);
-    // try_init only fails when a subscriber is already set (e.g. two calls in one test
-    // process); the first one stays, which is what we want.
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_max_level(level)
-        .try_init();
+    let filter = level(verbose, quiet).to_string().to_lowercase();
+    // Only fails when a subscriber is already set (e.g. two calls in one test process); the
+    // first one stays, which is what we want.
+    let _ = logging::init(LogFormat::Pretty, &filter);
 }
 
 /// INFO by default; each `-v` goes one level finer, each `-q` one level coarser.

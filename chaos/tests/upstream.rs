@@ -476,7 +476,7 @@ async fn upstream_with_invalid_flag_values_exits_2() {
     let cases: [(&[&str], &str); 4] = [
         (
             &["upstream", "--name", "a", "--latency", "5"],
-            "has no unit",
+            "missing unit",
         ),
         (
             &["upstream", "--name", "a", "--error-rate", "1.5"],

@@ -24,11 +24,23 @@ use crate::route::Route;
 use crate::routing::RouteTable;
 use crate::upstream::{EndpointRegistry, Upstream};
 
-/// State shared by every config version: live endpoints and pooled clients.
-#[derive(Debug, Default)]
+/// State shared by every config version: live endpoints, pooled clients, and the process's
+/// balancer seed.
+#[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) endpoints: EndpointRegistry,
     pub(crate) clients: ClientCache,
+    pub(crate) seed: u64,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self {
+            endpoints: EndpointRegistry::default(),
+            clients: ClientCache::default(),
+            seed: rand::random(),
+        }
+    }
 }
 
 /// Everything built from one config version.
@@ -62,13 +74,12 @@ pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> Runtime {
                     .endpoint(&up.name, &e.address, e.weight, &up.balancer)
             })
             .collect();
-        // A stable per-upstream seed keeps balancer choices reproducible between runs.
+        // Seeded per process and upstream, so replicas started together do not all send
+        // their first requests to the same endpoint.
         let mut hasher = DefaultHasher::new();
-        up.name.hash(&mut hasher);
-        upstreams.insert(
-            up.name.clone(),
-            Arc::new(Upstream::new(up.clone(), endpoints, hasher.finish())),
-        );
+        (shared.seed, &up.name).hash(&mut hasher);
+        let upstream = Upstream::new(up.clone(), endpoints, hasher.finish());
+        upstreams.insert(up.name.clone(), Arc::new(upstream));
     }
 
     let health = CancellationToken::new();

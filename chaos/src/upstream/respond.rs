@@ -15,8 +15,7 @@ use super::behavior::{FIELDS, UpdateProblem};
 use super::name::UpstreamName;
 
 /// Response header naming the upstream that answered, present on every response.
-// NOTE(lead): move to observability::names with the other shared header names.
-pub const UPSTREAM_HEADER: &str = "x-upstream";
+pub use observability::names::HEADER_UPSTREAM as UPSTREAM_HEADER;
 
 /// The body type of every response: a full JSON buffer or a streamed download.
 pub(crate) type Body = BoxBody<Bytes, Infallible>;

@@ -75,6 +75,12 @@ impl PeakEwma {
         }
     }
 
+    /// Whether `other` decays the same way (its `default_rtt` only matters before the first
+    /// sample, so it is not compared).
+    pub(crate) fn same_decay(&self, other: &PeakEwma) -> bool {
+        self.decay_secs == other.decay_secs
+    }
+
     /// Records one response latency `rtt`, measured at `now`.
     pub(crate) fn observe(&self, rtt: Duration, now: Instant) {
         self.update(rtt.as_secs_f64(), now);

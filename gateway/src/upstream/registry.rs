@@ -17,8 +17,8 @@ pub(crate) struct EndpointRegistry {
 // === impl EndpointRegistry ===
 
 impl EndpointRegistry {
-    /// The endpoint for `address` in `upstream`: the live one when its weight is unchanged,
-    /// otherwise a new one that inherits the old health verdict.
+    /// The endpoint for `address` in `upstream`: the live one when its weight and latency
+    /// settings are unchanged, otherwise a new one that inherits the old health verdict.
     pub(crate) fn endpoint(
         &self,
         upstream: &str,
@@ -33,16 +33,14 @@ impl EndpointRegistry {
         map.retain(|_, weak| weak.strong_count() > 0);
         let key = (upstream.to_owned(), address.to_owned());
         let previous = map.get(&key).and_then(Weak::upgrade);
+        let latency = PeakEwma::for_balancer(balancer);
         if let Some(existing) = &previous
             && existing.weight() == weight
+            && existing.latency().same_decay(&latency)
         {
             return Arc::clone(existing);
         }
-        let endpoint = Arc::new(Endpoint::new(
-            address,
-            weight,
-            PeakEwma::for_balancer(balancer),
-        ));
+        let endpoint = Arc::new(Endpoint::new(address, weight, latency));
         if let Some(old) = previous {
             endpoint.inherit_health(&old);
         }
@@ -76,6 +74,22 @@ mod tests {
         assert!(!Arc::ptr_eq(&first, &second));
         assert_eq!(second.weight(), 5);
         assert!(!second.is_healthy());
+    }
+
+    #[test]
+    fn registry_latency_decay_change_makes_new_endpoint_keeping_health() {
+        let registry = EndpointRegistry::default();
+        let p2c = |secs| BalancerConfig::P2cPeakEwma {
+            decay: std::time::Duration::from_secs(secs),
+            default_rtt: std::time::Duration::from_millis(30),
+        };
+        let first = registry.endpoint("users", "127.0.0.1:1", 1, &p2c(10));
+        first.set_healthy(false);
+        let same = registry.endpoint("users", "127.0.0.1:1", 1, &p2c(10));
+        assert!(Arc::ptr_eq(&first, &same));
+        let changed = registry.endpoint("users", "127.0.0.1:1", 1, &p2c(2));
+        assert!(!Arc::ptr_eq(&first, &changed));
+        assert!(!changed.is_healthy());
     }
 
     #[test]
