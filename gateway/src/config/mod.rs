@@ -62,3 +62,6 @@ impl Config {
         self.upstreams.iter().find(|u| u.name == name)
     }
 }
+
+#[cfg(test)]
+mod tests;

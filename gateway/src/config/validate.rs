@@ -163,7 +163,12 @@ pub(super) fn validate(document: &Document, raw: RawConfig) -> Result<Config, Di
             routes,
         }),
         // Every `None` above was reported, so the list is never empty here.
-        _ => Err(report.diagnostics.into_iter().collect()),
+        _ => {
+            let mut diagnostics: Diagnostics = report.diagnostics.into_iter().collect();
+            // Upstreams are visited by name, routes in order: report in file order.
+            diagnostics.sort();
+            Err(diagnostics)
+        }
     }
 }
 
