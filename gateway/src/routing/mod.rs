@@ -22,8 +22,8 @@
 //! * `headers`: every matcher (exact value, value prefix, present, absent); for a repeated
 //!   header, any of its values may satisfy it.
 //!
-//! Paths are matched as given: the proxy normalises the path once (dot segments, duplicate
-//! slashes, escaped slashes) and routes, authorises and forwards that same string.
+//! Paths are matched exactly as the client sent them (no dot-segment removal or slash
+//! merging yet), and the string that was matched is the one rewritten and forwarded.
 //!
 //! # Which route wins
 //!
