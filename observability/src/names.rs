@@ -1,6 +1,296 @@
-//! Names shared by the gateway and the chaos runner, defined once: response headers the
-//! drills read, and (with the telemetry issue) span names, attribute keys and metric names.
+//! Names shared by the gateway and the chaos runner, defined once: span names, span attribute
+//! keys, metric names and label keys, and the response headers drills read.
+//!
+//! This is the contract between the gateway (which emits) and the drill runner (which judges
+//! from traces and metrics): neither side writes these strings anywhere else.
+//!
+//! Conventions (checked by the tests at the bottom):
+//! - span names are lowercase dotted nouns, `area.event` (`upstream.attempt`);
+//! - attribute keys follow OpenTelemetry semantic conventions where one exists
+//!   (`http.request.method`), else `gateway.*`;
+//! - metric names are snake_case with the `gateway_` prefix, base units as a plural suffix
+//!   (`_seconds`), counters end in `_total` (as exported; `prometheus-client` registers them
+//!   without it and appends it, see [`metric::registration_name`]);
+//! - labels only take values from bounded sets (route names, upstream names, endpoint
+//!   addresses from the config, status classes, enums), never ids or free text.
 
-/// Response header set by `chaos upstream` naming the upstream instance that answered, so
-/// client records can attribute each response to an endpoint.
-pub const HEADER_UPSTREAM: &str = "x-upstream";
+/// Span names.
+pub mod span {
+    /// The gateway's server span: one per request it receives.
+    pub const REQUEST: &str = "gateway.request";
+    /// The gateway's client span: one per attempt to send a request to an upstream endpoint.
+    pub const UPSTREAM_ATTEMPT: &str = "upstream.attempt";
+    /// An endpoint's active-health verdict changed (state-change evidence).
+    pub const ENDPOINT_HEALTH: &str = "endpoint.health";
+    /// A config reload was applied or rejected (state-change evidence).
+    pub const CONFIG_RELOAD: &str = "config.reload";
+    /// `chaos upstream`'s server span: one per request it answers.
+    pub const UPSTREAM_REQUEST: &str = "upstream.request";
+    /// `chaos upstream`'s client span for each callback it makes (`/_chaos/callbacks`).
+    pub const UPSTREAM_CALLBACK: &str = "upstream.callback";
+
+    /// State-change evidence spans: always recorded, whatever the sampling ratio, because a
+    /// drill cannot judge a transition it never sees.
+    pub const EVIDENCE: [&str; 2] = [ENDPOINT_HEALTH, CONFIG_RELOAD];
+}
+
+/// Span attribute keys.
+pub mod attr {
+    /// HTTP method (semantic conventions).
+    pub const HTTP_METHOD: &str = "http.request.method";
+    /// Response status code (semantic conventions).
+    pub const HTTP_STATUS_CODE: &str = "http.response.status_code";
+    /// The route that served the request: the route's configured name.
+    pub const HTTP_ROUTE: &str = "http.route";
+    /// Request path as received (semantic conventions).
+    pub const URL_PATH: &str = "url.path";
+    /// Client address (semantic conventions).
+    pub const CLIENT_ADDRESS: &str = "client.address";
+    /// Address of the server a client span talks to (semantic conventions).
+    pub const SERVER_ADDRESS: &str = "server.address";
+    /// Low-cardinality error class of a failed operation (semantic conventions).
+    pub const ERROR_TYPE: &str = "error.type";
+    /// The upstream a request was sent to.
+    pub const UPSTREAM: &str = "gateway.upstream";
+    /// The endpoint (`host:port`) an attempt went to.
+    pub const ENDPOINT: &str = "gateway.endpoint";
+    /// How many upstream attempts a request took.
+    pub const ATTEMPTS: &str = "gateway.attempts";
+    /// Outcome of one upstream attempt (see [`outcome`](super::outcome)).
+    pub const OUTCOME: &str = "gateway.outcome";
+    /// New health verdict of an endpoint: `healthy` or `unhealthy`.
+    pub const HEALTH: &str = "gateway.health";
+    /// Why a state changed (probe failure reason, ...), short text.
+    pub const REASON: &str = "gateway.reason";
+    /// Config version after a reload.
+    pub const CONFIG_VERSION: &str = "gateway.config.version";
+    /// Reload outcome: `applied` or `rejected`.
+    pub const RELOAD_OUTCOME: &str = "gateway.reload.outcome";
+    /// Names of the upstreams whose settings changed in a reload (comma-separated).
+    pub const RELOAD_CHANGED: &str = "gateway.reload.changed_upstreams";
+    /// Name of the `chaos upstream` instance that answered.
+    pub const UPSTREAM_NAME: &str = "chaos.upstream.name";
+}
+
+/// Values of [`attr::OUTCOME`] and of the `outcome` metric label.
+pub mod outcome {
+    /// The endpoint answered (any status below 500).
+    pub const OK: &str = "ok";
+    /// The endpoint answered with a 5xx status.
+    pub const HTTP_5XX: &str = "http_5xx";
+    /// The connection could not be made.
+    pub const CONNECT_FAILURE: &str = "connect_failure";
+    /// The connection was not made within the connect timeout.
+    pub const CONNECT_TIMEOUT: &str = "connect_timeout";
+    /// The connection failed before the response headers.
+    pub const UPSTREAM_IO: &str = "upstream_io";
+    /// No response headers within the timeout.
+    pub const TIMEOUT: &str = "timeout";
+}
+
+/// Metric names, as exported.
+pub mod metric {
+    /// Requests received, by route, method and status class. Counter.
+    pub const HTTP_REQUESTS_TOTAL: &str = "gateway_http_requests_total";
+    /// Request duration from receipt to response headers, by route. Histogram, seconds.
+    pub const HTTP_REQUEST_DURATION_SECONDS: &str = "gateway_http_request_duration_seconds";
+    /// Requests being served, by route. Gauge.
+    pub const HTTP_REQUESTS_IN_FLIGHT: &str = "gateway_http_requests_in_flight";
+    /// Upstream attempts, by upstream and outcome. Counter.
+    pub const UPSTREAM_REQUESTS_TOTAL: &str = "gateway_upstream_requests_total";
+    /// Upstream attempt duration to response headers, by upstream. Histogram, seconds.
+    pub const UPSTREAM_REQUEST_DURATION_SECONDS: &str = "gateway_upstream_request_duration_seconds";
+    /// Active-health verdict per endpoint: 1 healthy, 0 unhealthy. Gauge.
+    pub const ENDPOINT_HEALTHY: &str = "gateway_endpoint_healthy";
+    /// Health verdict changes, by upstream, endpoint and new state. Counter.
+    pub const ENDPOINT_HEALTH_TRANSITIONS_TOTAL: &str = "gateway_endpoint_health_transitions_total";
+    /// Config reloads, by outcome (`applied`, `rejected`). Counter.
+    pub const CONFIG_RELOADS_TOTAL: &str = "gateway_config_reloads_total";
+    /// Version of the running config. Gauge.
+    pub const CONFIG_VERSION: &str = "gateway_config_version";
+    /// Incoming `traceparent`/`tracestate` headers that were invalid and ignored, by reason.
+    /// Counter.
+    pub const TRACE_CONTEXT_INVALID_TOTAL: &str = "gateway_trace_context_invalid_total";
+    /// Finished spans not exported, by reason (`queue_full`, `export_failed`). Counter.
+    pub const TELEMETRY_SPANS_DROPPED_TOTAL: &str = "gateway_telemetry_spans_dropped_total";
+    /// Finished spans exported. Counter.
+    pub const TELEMETRY_SPANS_EXPORTED_TOTAL: &str = "gateway_telemetry_spans_exported_total";
+
+    /// Every metric name above, for the naming tests and for documentation.
+    pub const ALL: [&str; 12] = [
+        HTTP_REQUESTS_TOTAL,
+        HTTP_REQUEST_DURATION_SECONDS,
+        HTTP_REQUESTS_IN_FLIGHT,
+        UPSTREAM_REQUESTS_TOTAL,
+        UPSTREAM_REQUEST_DURATION_SECONDS,
+        ENDPOINT_HEALTHY,
+        ENDPOINT_HEALTH_TRANSITIONS_TOTAL,
+        CONFIG_RELOADS_TOTAL,
+        CONFIG_VERSION,
+        TRACE_CONTEXT_INVALID_TOTAL,
+        TELEMETRY_SPANS_DROPPED_TOTAL,
+        TELEMETRY_SPANS_EXPORTED_TOTAL,
+    ];
+
+    /// The name to register a metric under with `prometheus-client`, which appends `_total`
+    /// to counters itself (and panics in debug builds when the name already has it).
+    pub fn registration_name(exported: &str) -> &str {
+        exported.strip_suffix("_total").unwrap_or(exported)
+    }
+}
+
+/// Metric label keys.
+pub mod label {
+    /// Route name.
+    pub const ROUTE: &str = "route";
+    /// HTTP method (bounded: standard methods, anything else is `other`).
+    pub const METHOD: &str = "method";
+    /// Status class: `1xx` .. `5xx`.
+    pub const STATUS_CLASS: &str = "status_class";
+    /// Upstream name.
+    pub const UPSTREAM: &str = "upstream";
+    /// Endpoint address from the config.
+    pub const ENDPOINT: &str = "endpoint";
+    /// Outcome (see [`outcome`](super::outcome)).
+    pub const OUTCOME: &str = "outcome";
+    /// New state of a transition.
+    pub const TO: &str = "to";
+    /// Reason from a bounded set.
+    pub const REASON: &str = "reason";
+}
+
+/// Response headers.
+pub mod header {
+    /// Set by `chaos upstream` on every response: the name of the instance that answered, so
+    /// client records can attribute each response to an endpoint.
+    pub const UPSTREAM: &str = "x-upstream";
+}
+
+/// Response header set by `chaos upstream` naming the instance that answered.
+pub const HEADER_UPSTREAM: &str = header::UPSTREAM;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snake_case(name: &str) -> bool {
+        !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            && !name.starts_with('_')
+            && !name.ends_with('_')
+            && !name.contains("__")
+    }
+
+    #[test]
+    fn metric_names_follow_prometheus_conventions() {
+        let units = ["_seconds", "_bytes", "_ratio"];
+        let abbreviated = ["ms", "sec", "secs", "kb", "mb", "millis", "us"];
+        for name in metric::ALL {
+            assert!(name.starts_with("gateway_"), "{name}: application prefix");
+            assert!(snake_case(name), "{name}: snake_case");
+            for word in name.split('_') {
+                assert!(
+                    !abbreviated.contains(&word),
+                    "{name}: abbreviated unit {word}"
+                );
+            }
+            // A counter ends in _total, after its unit if it has one.
+            if let Some(base) = name.strip_suffix("_total") {
+                assert!(!base.ends_with("_total"), "{name}");
+            }
+            let has_unit = units.iter().any(|u| name.ends_with(u));
+            if name.contains("duration") {
+                assert!(has_unit, "{name}: durations carry a unit");
+            }
+        }
+    }
+
+    #[test]
+    fn metric_names_are_unique() {
+        let mut names = metric::ALL.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), metric::ALL.len());
+    }
+
+    #[test]
+    fn registration_name_strips_only_a_final_total() {
+        assert_eq!(
+            metric::registration_name("gateway_http_requests_total"),
+            "gateway_http_requests"
+        );
+        assert_eq!(
+            metric::registration_name("gateway_config_version"),
+            "gateway_config_version"
+        );
+    }
+
+    #[test]
+    fn label_keys_are_snake_case() {
+        for key in [
+            label::ROUTE,
+            label::METHOD,
+            label::STATUS_CLASS,
+            label::UPSTREAM,
+            label::ENDPOINT,
+            label::OUTCOME,
+            label::TO,
+            label::REASON,
+        ] {
+            assert!(snake_case(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn span_names_are_dotted_lowercase_nouns() {
+        for name in [
+            span::REQUEST,
+            span::UPSTREAM_ATTEMPT,
+            span::ENDPOINT_HEALTH,
+            span::CONFIG_RELOAD,
+            span::UPSTREAM_REQUEST,
+            span::UPSTREAM_CALLBACK,
+        ] {
+            let parts: Vec<&str> = name.split('.').collect();
+            assert_eq!(parts.len(), 2, "{name}: area.event");
+            assert!(parts.iter().all(|p| snake_case(p)), "{name}");
+        }
+    }
+
+    #[test]
+    fn attribute_keys_are_dotted_snake_case() {
+        let keys = [
+            attr::HTTP_METHOD,
+            attr::HTTP_STATUS_CODE,
+            attr::HTTP_ROUTE,
+            attr::URL_PATH,
+            attr::CLIENT_ADDRESS,
+            attr::SERVER_ADDRESS,
+            attr::ERROR_TYPE,
+            attr::UPSTREAM,
+            attr::ENDPOINT,
+            attr::ATTEMPTS,
+            attr::OUTCOME,
+            attr::HEALTH,
+            attr::REASON,
+            attr::CONFIG_VERSION,
+            attr::RELOAD_OUTCOME,
+            attr::RELOAD_CHANGED,
+            attr::UPSTREAM_NAME,
+        ];
+        for key in keys {
+            assert!(key.split('.').all(snake_case), "{key}");
+        }
+    }
+
+    #[test]
+    fn header_names_are_lowercase_tokens() {
+        assert!(
+            header::UPSTREAM
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'-')
+        );
+    }
+}
