@@ -1,5 +1,8 @@
-//! Telemetry shared by the gateway and the chaos runner: log setup for binaries and the names
-//! (headers, spans, metrics) both sides agree on.
+//! Telemetry shared by the gateway and the chaos runner: log setup for binaries, the names
+//! (headers, spans, metrics) both sides agree on, W3C trace context, an embedded
+//! Jaeger-compatible trace store, and clients for Jaeger and Prometheus.
 
 pub mod logging;
 pub mod names;
+pub mod telemetry;
+pub mod tracecontext;

@@ -1,5 +1,9 @@
 //! Log output for binaries: JSON lines (for machines) or human-readable text, filtered with
 //! `RUST_LOG`-style directives, always on stderr so stdout stays free for program output.
+//!
+//! Lines are written by a background thread through a bounded buffer: a request never waits
+//! for a slow stderr (a full pipe, a slow disk). When the buffer is full, lines are dropped
+//! and counted ([`LogGuard::dropped_lines`]) rather than slowing the process.
 
 use std::str::FromStr;
 
@@ -47,9 +51,27 @@ pub enum LoggingError {
     AlreadyInitialised,
 }
 
+/// Lines buffered for the writer thread before new ones are dropped.
+const BUFFERED_LINES: usize = 64 * 1024;
+
+/// Keeps the log writer thread alive; dropping it flushes the buffered lines. Hold it until
+/// the end of `main`.
+#[derive(Debug)]
+pub struct LogGuard {
+    _worker: tracing_appender::non_blocking::WorkerGuard,
+    dropped: tracing_appender::non_blocking::ErrorCounter,
+}
+
+impl LogGuard {
+    /// Lines dropped because the buffer was full.
+    pub fn dropped_lines(&self) -> usize {
+        self.dropped.dropped_lines()
+    }
+}
+
 /// Installs the global subscriber. `filter` uses `RUST_LOG` syntax (`info,gateway=debug`);
 /// the `RUST_LOG` environment variable, when set, takes precedence.
-pub fn init(format: LogFormat, filter: &str) -> Result<(), LoggingError> {
+pub fn init(format: LogFormat, filter: &str) -> Result<LogGuard, LoggingError> {
     let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_owned());
     let env_filter =
         EnvFilter::builder()
@@ -58,9 +80,15 @@ pub fn init(format: LogFormat, filter: &str) -> Result<(), LoggingError> {
                 filter: directives.clone(),
                 source,
             })?;
+    let (writer, worker) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(BUFFERED_LINES)
+        .thread_name("log-writer")
+        .finish(std::io::stderr());
+    let dropped = writer.error_counter();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(env_filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_span_events(FmtSpan::NONE);
     let result = match format {
         LogFormat::Json => builder
@@ -73,5 +101,6 @@ pub fn init(format: LogFormat, filter: &str) -> Result<(), LoggingError> {
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .try_init(),
     };
-    result.map_err(|_| LoggingError::AlreadyInitialised)
+    result.map_err(|_| LoggingError::AlreadyInitialised)?;
+    Ok(LogGuard { _worker: worker, dropped })
 }
