@@ -11,6 +11,8 @@
 //!   swapped atomically by `reload`.
 //! - `server`: accept loop and graceful drain; `admin`: the admin listener.
 //! - `errors`: typed request-path errors and the single error -> status mapping.
+//! - `instrument` and `metrics`: server and client spans with W3C propagation, the access log,
+//!   state-change evidence, and the Prometheus families served on the admin `/metrics`.
 //!
 //! Request path:
 //!
@@ -30,6 +32,8 @@ pub mod balance;
 pub mod config;
 mod errors;
 mod health;
+mod instrument;
+mod metrics;
 mod proxy;
 mod reload;
 pub mod route;
@@ -45,12 +49,13 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use observability::telemetry::{Settings, Telemetry};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 pub use config::{Config, LoadError, load_file};
-pub use errors::ProxyError;
+pub use errors::{ProxyError, error_chain};
 pub use health::HealthCheckConfig;
 pub use proxy::body::ProxyBody;
 pub use server::DrainOutcome;
@@ -72,6 +77,9 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// The trace pipeline could not start (bad `OTEL_*` variable, bad endpoint, ...).
+    #[error("cannot start telemetry")]
+    Telemetry(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A reload trigger (signal handler or file watcher) could not be installed.
     #[error("cannot install the {trigger} reload trigger")]
     Reload {
@@ -131,7 +139,22 @@ pub async fn run(
 
     let drain_timeout = config.shutdown.drain_timeout;
     let reload_settings = config.reload.clone();
-    let state = state::GatewayState::new(config);
+    let settings = Settings::resolve(&config.telemetry.traces, "gateway", |k| {
+        std::env::var(k).ok()
+    })
+    .map_err(|e| RunError::Telemetry(Box::new(e)))?;
+    let telemetry = Telemetry::start(&settings).map_err(|e| RunError::Telemetry(Box::new(e)))?;
+    info!(
+        endpoint = settings.traces_endpoint.as_deref().unwrap_or("none"),
+        service = %settings.service_name,
+        sampling_ratio = settings.sampling_ratio,
+        "Trace export configured"
+    );
+    let instruments = Arc::new(instrument::Instruments::new(
+        telemetry,
+        config.telemetry.access_log,
+    ));
+    let state = state::GatewayState::new(config, Arc::clone(&instruments));
     let reloader = Arc::new(reload::Reloader::new(path, Arc::clone(&state), &text));
     let background = CancellationToken::new();
     reload::spawn_sighup(Arc::clone(&reloader), background.clone()).map_err(|e| {
@@ -191,6 +214,11 @@ pub async fn run(
     admin_stop.cancel();
     if admin_task.await.is_err() {
         warn!("Admin listener task failed");
+    }
+    // Export the last spans (the drained requests' included) before exiting.
+    let shutdown = tokio::task::spawn_blocking(move || instruments.telemetry.shutdown()).await;
+    if let Ok(Err(error)) = shutdown {
+        warn!(%error, "Trace export did not complete at shutdown");
     }
     info!(?outcome, "Stopped");
     Ok(outcome)

@@ -18,10 +18,14 @@ fn main() -> ExitCode {
             config,
             worker_threads,
         } => {
-            if let Err(error) = observability::logging::init(cli.log_format, &cli.log) {
-                eprintln!("gateway: {error}");
-                return ExitCode::from(2);
-            }
+            // Held to the end of `run`: dropping it flushes the buffered log lines.
+            let _logs = match observability::logging::init(cli.log_format, &cli.log) {
+                Ok(guard) => guard,
+                Err(error) => {
+                    eprintln!("gateway: {error}");
+                    return ExitCode::from(2);
+                }
+            };
             run(&config, worker_threads)
         }
     }
@@ -65,7 +69,7 @@ fn run(path: &std::path::Path, worker_threads: Option<std::num::NonZeroUsize>) -
             ExitCode::from(2)
         }
         Err(error) => {
-            eprintln!("gateway: {}", chain(&error));
+            eprintln!("gateway: {}", gateway::error_chain(&error));
             ExitCode::from(1)
         }
     }
@@ -80,20 +84,8 @@ fn report(error: &LoadError) {
             }
             eprintln!("gateway: {error}");
         }
-        None => eprintln!("gateway: {}", chain(error)),
+        None => eprintln!("gateway: {}", gateway::error_chain(error)),
     }
-}
-
-/// The error and its sources on one line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// Resolves on SIGTERM or SIGINT.

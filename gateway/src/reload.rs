@@ -2,22 +2,27 @@
 //! `POST /admin/reload`: read, validate, build, then swap atomically. A config that fails any
 //! step is rejected whole, every problem is logged, and the running version stays.
 //!
-//! Listener addresses are bound once at start; a reload that changes them is applied except
-//! for the addresses, with a warning (rebinding would drop connections).
+//! Listener addresses are bound once at start, and the trace pipeline is started once; a
+//! reload that changes them is applied except for those settings, with a warning (rebinding
+//! would drop connections). Every reload, applied or rejected, is counted in
+//! `gateway_config_reloads_total{outcome}` and recorded as a `config.reload` evidence span.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
+use observability::names::{attr, span};
+use opentelemetry::KeyValue;
 use tokio::sync::{Mutex, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::config::{LoadError, load_str};
-use crate::state::GatewayState;
+use crate::errors::error_chain;
+use crate::metrics::OutcomeLabels;
+use crate::state::{Applied, GatewayState};
 
 /// Why a reload was rejected.
 #[derive(Debug, thiserror::Error)]
@@ -34,20 +39,8 @@ impl ReloadError {
             Self::Load(LoadError::Invalid(diagnostics)) => {
                 diagnostics.iter().map(ToString::to_string).collect()
             }
-            Self::Load(e @ LoadError::Read { .. }) => vec![format!("{e}: {}", e.source_text())],
+            Self::Load(e @ LoadError::Read { .. }) => vec![error_chain(e)],
         }
-    }
-}
-
-trait SourceText {
-    fn source_text(&self) -> String;
-}
-
-impl SourceText for LoadError {
-    fn source_text(&self) -> String {
-        std::error::Error::source(self)
-            .map(ToString::to_string)
-            .unwrap_or_default()
     }
 }
 
@@ -85,26 +78,63 @@ impl Reloader {
     async fn reload_inner(&self, force: bool) -> Result<Option<u64>, ReloadError> {
         let mut applied = self.applied.lock().await;
         let result = self.try_reload(force, &mut applied).await;
+        let instruments = self.state.instruments();
         match &result {
-            Ok(Some(version)) => {
-                self.state.reloads.applied.fetch_add(1, Ordering::Relaxed);
-                info!(version, path = %self.path.display(), "Config reloaded");
+            Ok(Some(applied)) => {
+                instruments
+                    .metrics
+                    .reloads
+                    .get_or_create(&OutcomeLabels { outcome: "applied" })
+                    .inc();
+                let evidence = instruments.state_change(
+                    span::CONFIG_RELOAD,
+                    vec![
+                        KeyValue::new(attr::RELOAD_OUTCOME, "applied"),
+                        KeyValue::new(
+                            attr::CONFIG_VERSION,
+                            i64::try_from(applied.version).unwrap_or(i64::MAX),
+                        ),
+                        KeyValue::new(attr::RELOAD_CHANGED, applied.changed_upstreams.join(",")),
+                    ],
+                );
+                info!(
+                    version = applied.version,
+                    changed_upstreams = %applied.changed_upstreams.join(","),
+                    path = %self.path.display(),
+                    trace_id = %evidence.trace_id(),
+                    "Config reloaded"
+                );
             }
             Ok(None) => {}
             Err(e) => {
-                self.state.reloads.rejected.fetch_add(1, Ordering::Relaxed);
-                for line in e.lines() {
-                    error!(problem = %line, "Config reload rejected");
-                }
-                if let Ok(mut last) = self.state.reloads.last_error.lock() {
-                    *last = Some(e.lines().join("\n"));
+                instruments
+                    .metrics
+                    .reloads
+                    .get_or_create(&OutcomeLabels {
+                        outcome: "rejected",
+                    })
+                    .inc();
+                let lines = e.lines();
+                let evidence = instruments.state_change(
+                    span::CONFIG_RELOAD,
+                    vec![
+                        KeyValue::new(attr::RELOAD_OUTCOME, "rejected"),
+                        KeyValue::new(attr::REASON, lines.first().cloned().unwrap_or_default()),
+                    ],
+                );
+                for line in &lines {
+                    error!(problem = %line, trace_id = %evidence.trace_id(), "Config reload rejected");
                 }
             }
         }
-        result
+        result.map(|applied| applied.map(|a| a.version))
     }
 
-    async fn try_reload(&self, force: bool, applied: &mut u64) -> Result<Option<u64>, ReloadError> {
+    async fn try_reload(
+        &self,
+        force: bool,
+        applied: &mut u64,
+    ) -> Result<Option<Applied>, ReloadError> {
         let text = tokio::fs::read_to_string(&self.path)
             .await
             .map_err(|source| LoadError::Read {
@@ -115,7 +145,7 @@ impl Reloader {
         if !force && digest == *applied {
             return Ok(None);
         }
-        let config = load_str(&self.path.display().to_string(), &text)?;
+        let mut config = load_str(&self.path.display().to_string(), &text)?;
         let running = self.state.runtime();
         if config.listen != running.config.listen
             || config.admin.listen != running.config.admin.listen
@@ -126,12 +156,16 @@ impl Reloader {
                 "Listener addresses changed in the config; they apply after a restart"
             );
         }
-        let mut config = config;
+        if config.telemetry != running.config.telemetry {
+            warn!("Telemetry settings changed in the config; they apply after a restart");
+        }
+        // Keep what only a restart can change, so the admin view shows what is in effect.
         config.listen = running.config.listen;
         config.admin.listen = running.config.admin.listen;
-        let version = self.state.apply(config);
+        config.telemetry = running.config.telemetry.clone();
+        let outcome = self.state.apply(config);
         *applied = digest;
-        Ok(Some(version))
+        Ok(Some(outcome))
     }
 }
 

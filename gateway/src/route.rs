@@ -44,5 +44,7 @@ pub(crate) type RouteService = tower::util::BoxCloneSyncService<
 #[derive(Debug)]
 pub(crate) struct Route {
     pub(crate) config: RouteConfig,
+    /// The name as a metric label value.
+    pub(crate) label: crate::metrics::Name,
     pub(crate) service: RouteService,
 }

@@ -1,15 +1,23 @@
 //! The outermost request handler: route lookup, the route's stack, and the single conversion
-//! of errors into responses. It never fails; every outcome is a response.
+//! of errors into responses; it records the request's server span, metrics and access log.
+//! It never fails: every outcome is a response.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use http::{Request, Response};
+use observability::names::attr;
+use opentelemetry::KeyValue;
+use opentelemetry::trace::TraceContextExt as _;
+use tokio::time::Instant;
 use tower::ServiceExt;
 use tracing::debug;
 
 use crate::errors::{ProxyError, respond};
-use crate::proxy::body::ProxyBody;
+use crate::instrument::{RequestTrace, SpanEnd, fail};
+use crate::metrics::{Method, RequestLabels, RouteLabels};
+use crate::proxy::body::{EndGuard, ProxyBody};
 use crate::proxy::prepare;
 use crate::routing::{RequestView, request_host};
 use crate::state::GatewayState;
@@ -17,45 +25,131 @@ use crate::state::GatewayState;
 /// Proxies one request from `client`.
 pub(crate) async fn handle<B>(
     state: Arc<GatewayState>,
-    request: Request<B>,
+    mut request: Request<B>,
     client: SocketAddr,
 ) -> Response<ProxyBody>
 where
     B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<crate::errors::BoxError>,
 {
-    match proxy(&state, request, client).await {
-        Ok(response) => response,
-        Err(error) => {
-            debug!(error = %error, kind = error.kind(), "Request failed");
-            respond(&error)
-        }
-    }
-}
+    let started = Instant::now();
+    let instruments = state.instruments();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let trace = instruments.start_request(request.headers(), &method, &path, client);
+    request.extensions_mut().insert(trace.clone());
 
-async fn proxy<B>(
-    state: &GatewayState,
-    request: Request<B>,
-    client: SocketAddr,
-) -> Result<Response<ProxyBody>, ProxyError>
-where
-    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    B::Error: Into<crate::errors::BoxError>,
-{
     let runtime = state.runtime();
     let host = request_host(request.uri(), request.headers());
     let view = RequestView {
         host: host.as_deref(),
-        path: request.uri().path(),
-        method: request.method(),
+        path: &path,
+        method: &method,
         headers: request.headers(),
     };
-    let Some(route) = runtime.table.find(&view).cloned() else {
-        return Err(ProxyError::NoRoute {
-            method: request.method().clone(),
-            path: request.uri().path().to_owned(),
-        });
+    let route = runtime.table.find(&view).cloned();
+    let route_label = route
+        .as_ref()
+        .map_or_else(|| instruments.no_route_label(), |r| Arc::clone(&r.label));
+
+    let in_flight = instruments
+        .metrics
+        .in_flight
+        .get_or_create(&RouteLabels {
+            route: Arc::clone(&route_label),
+        })
+        .clone();
+    in_flight.inc();
+    let result = match &route {
+        None => Err(ProxyError::NoRoute {
+            method: method.clone(),
+            path: path.clone(),
+        }),
+        Some(route) => match prepare(&route.config, request, client) {
+            Ok(prepared) => route.service.clone().oneshot(prepared).await,
+            Err(e) => Err(e),
+        },
     };
-    let prepared = prepare(&route.config, request, client)?;
-    route.service.clone().oneshot(prepared).await
+    in_flight.dec();
+    let elapsed = started.elapsed();
+
+    let (response, error_kind) = match result {
+        Ok(response) => (response, None),
+        Err(error) => {
+            debug!(error = %error, kind = error.kind(), "Request failed");
+            (respond(&error), Some(error.kind()))
+        }
+    };
+    let status = response.status();
+    let metrics = &instruments.metrics;
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route: Arc::clone(&route_label),
+            method: Method::from(&method),
+            status_class: status.into(),
+        })
+        .inc();
+    metrics
+        .request_duration
+        .get_or_create(&RouteLabels { route: route_label })
+        .observe(elapsed.as_secs_f64());
+
+    let upstream = route.as_ref().map(|r| r.config.upstream.as_str());
+    record_span(
+        &trace,
+        route.as_ref().map(|r| r.config.name.as_str()),
+        upstream,
+        status,
+        error_kind,
+    );
+    if instruments.access_log {
+        let span_context = trace.cx.span().span_context().clone();
+        tracing::info!(
+            target: "access",
+            trace_id = %span_context.trace_id(),
+            span_id = %span_context.span_id(),
+            client = %client.ip(),
+            method = %method,
+            path = %path,
+            route = route.as_ref().map_or("", |r| r.config.name.as_str()),
+            upstream = upstream.unwrap_or(""),
+            status = status.as_u16(),
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            error = error_kind.unwrap_or(""),
+            attempts = trace.attempts.load(Ordering::Relaxed),
+            "Request served"
+        );
+    }
+    let (parts, body) = response.into_parts();
+    Response::from_parts(parts, body.with_guard(EndGuard::Span(SpanEnd(trace.cx))))
+}
+
+/// Final attributes of the server span.
+fn record_span(
+    trace: &RequestTrace,
+    route: Option<&str>,
+    upstream: Option<&str>,
+    status: http::StatusCode,
+    error_kind: Option<&'static str>,
+) {
+    let span = trace.cx.span();
+    let mut attributes = vec![
+        KeyValue::new(attr::HTTP_STATUS_CODE, i64::from(status.as_u16())),
+        KeyValue::new(
+            attr::ATTEMPTS,
+            i64::from(trace.attempts.load(Ordering::Relaxed)),
+        ),
+    ];
+    if let Some(route) = route {
+        attributes.push(KeyValue::new(attr::HTTP_ROUTE, route.to_owned()));
+    }
+    if let Some(upstream) = upstream {
+        attributes.push(KeyValue::new(attr::UPSTREAM, upstream.to_owned()));
+    }
+    span.set_attributes(attributes);
+    // Semantic conventions: a server span is an error for 5xx only (4xx is the client's).
+    if status.is_server_error() {
+        fail(&trace.cx, error_kind.unwrap_or("http_5xx"));
+    }
 }

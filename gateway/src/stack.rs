@@ -18,26 +18,30 @@ use tower::util::BoxCloneSyncService;
 
 use crate::config::Config;
 use crate::health::spawn_checkers;
+use crate::instrument::Instruments;
+use crate::metrics::EndpointLabels;
 use crate::proxy::client::ClientCache;
 use crate::proxy::forward::Forward;
 use crate::route::Route;
 use crate::routing::RouteTable;
 use crate::upstream::{EndpointRegistry, Upstream};
 
-/// State shared by every config version: live endpoints, pooled clients, and the process's
-/// balancer seed.
+/// State shared by every config version: live endpoints, pooled clients, metrics and tracer,
+/// and the process's balancer seed.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) endpoints: EndpointRegistry,
     pub(crate) clients: ClientCache,
+    pub(crate) instruments: Arc<Instruments>,
     pub(crate) seed: u64,
 }
 
-impl Default for Shared {
-    fn default() -> Self {
+impl Shared {
+    pub(crate) fn new(instruments: Arc<Instruments>) -> Self {
         Self {
             endpoints: EndpointRegistry::default(),
             clients: ClientCache::default(),
+            instruments,
             seed: rand::random(),
         }
     }
@@ -82,8 +86,21 @@ pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> Runtime {
         upstreams.insert(up.name.clone(), Arc::new(upstream));
     }
 
+    for upstream in upstreams.values() {
+        for endpoint in upstream.endpoints() {
+            shared
+                .instruments
+                .metrics
+                .endpoint_healthy
+                .get_or_create(&EndpointLabels {
+                    upstream: upstream.label(),
+                    endpoint: endpoint.address().to_owned(),
+                })
+                .set(i64::from(endpoint.is_healthy()));
+        }
+    }
     let health = CancellationToken::new();
-    spawn_checkers(upstreams.values(), &health);
+    spawn_checkers(upstreams.values(), &health, &shared.instruments);
 
     let mut routes = Vec::with_capacity(config.routes.len());
     for route in &config.routes {
@@ -98,12 +115,14 @@ pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> Runtime {
             client,
             route.timeout,
             route.host_header.clone(),
+            Arc::clone(&shared.instruments),
         );
         let service = BoxCloneSyncService::new(forward);
         routes.push((
             route.matcher.clone(),
             Arc::new(Route {
                 config: route.clone(),
+                label: Arc::new(route.name.clone()),
                 service,
             }),
         ));

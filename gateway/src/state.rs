@@ -1,12 +1,15 @@
 //! Process-wide gateway state: the current config version (swapped atomically on reload),
 //! the state that outlives versions, and lifecycle flags read by the admin API.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 
 use crate::config::Config;
+use crate::instrument::Instruments;
+use crate::metrics::EndpointLabels;
 use crate::stack::{self, Runtime, Shared};
 
 /// Shared by the data plane, the admin API and the reloader.
@@ -16,28 +19,46 @@ pub(crate) struct GatewayState {
     shared: Shared,
     next_version: AtomicU64,
     draining: AtomicBool,
-    pub(crate) reloads: ReloadStats,
 }
 
-/// Reload outcomes since start.
-#[derive(Debug, Default)]
-pub(crate) struct ReloadStats {
-    pub(crate) applied: AtomicU64,
-    pub(crate) rejected: AtomicU64,
-    pub(crate) last_error: std::sync::Mutex<Option<String>>,
+/// What a reload changed.
+#[derive(Debug)]
+pub(crate) struct Applied {
+    pub(crate) version: u64,
+    /// Upstreams added, removed or with changed settings (their breaker and health state, where
+    /// settings changed, start fresh).
+    pub(crate) changed_upstreams: Vec<String>,
+}
+
+/// Names of upstreams that differ between two configs.
+fn changed_upstreams(old: &Config, new: &Config) -> Vec<String> {
+    let mut names: Vec<String> = old
+        .upstreams
+        .iter()
+        .filter(|u| new.upstream(&u.name) != Some(*u))
+        .chain(
+            new.upstreams
+                .iter()
+                .filter(|u| old.upstream(&u.name).is_none()),
+        )
+        .map(|u| u.name.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 impl GatewayState {
     /// Builds version 1 from `config`. Must run inside a Tokio runtime.
-    pub(crate) fn new(config: Config) -> Arc<Self> {
-        let shared = Shared::default();
+    pub(crate) fn new(config: Config, instruments: Arc<Instruments>) -> Arc<Self> {
+        instruments.metrics.config_version.set(1);
+        let shared = Shared::new(instruments);
         let runtime = stack::build(config, &shared, 1);
         Arc::new(Self {
             runtime: ArcSwap::from_pointee(runtime),
             shared,
             next_version: AtomicU64::new(2),
             draining: AtomicBool::new(false),
-            reloads: ReloadStats::default(),
         })
     }
 
@@ -46,14 +67,50 @@ impl GatewayState {
         self.runtime.load_full()
     }
 
+    pub(crate) fn instruments(&self) -> &Instruments {
+        &self.shared.instruments
+    }
+
     /// Builds `config` and makes it current; the previous version's health checkers stop.
-    /// Returns the new version number.
-    pub(crate) fn apply(&self, config: Config) -> u64 {
+    pub(crate) fn apply(&self, config: Config) -> Applied {
         let version = self.next_version.fetch_add(1, Ordering::Relaxed);
-        let runtime = stack::build(config, &self.shared, version);
-        let previous = self.runtime.swap(Arc::new(runtime));
+        let runtime = Arc::new(stack::build(config, &self.shared, version));
+        let previous = self.runtime.swap(Arc::clone(&runtime));
         previous.retire();
-        version
+        self.forget_removed_endpoints(&previous, &runtime);
+        self.shared
+            .instruments
+            .metrics
+            .config_version
+            .set(i64::try_from(version).unwrap_or(i64::MAX));
+        Applied {
+            version,
+            changed_upstreams: changed_upstreams(&previous.config, &runtime.config),
+        }
+    }
+
+    /// Drops the health gauge of endpoints the new version no longer has, so dashboards do not
+    /// show endpoints that are gone.
+    fn forget_removed_endpoints(&self, previous: &Runtime, current: &Runtime) {
+        let labels = |r: &Runtime| -> HashSet<EndpointLabels> {
+            r.upstreams
+                .values()
+                .flat_map(|u| {
+                    u.endpoints().iter().map(move |e| EndpointLabels {
+                        upstream: u.label(),
+                        endpoint: e.address().to_owned(),
+                    })
+                })
+                .collect()
+        };
+        let keep = labels(current);
+        for gone in labels(previous).difference(&keep) {
+            self.shared
+                .instruments
+                .metrics
+                .endpoint_healthy
+                .remove(gone);
+        }
     }
 
     pub(crate) fn start_draining(&self) {

@@ -1,5 +1,6 @@
-//! The admin listener: liveness, readiness, and JSON views of the running config, routes and
-//! upstreams; `POST /admin/reload` reloads the config file.
+//! The admin listener: liveness, readiness, Prometheus metrics, JSON views of the running
+//! config, routes and upstreams; `POST /admin/reload` reloads the config file and
+//! `POST /admin/telemetry/flush` exports finished spans at once.
 //!
 //! It runs on its own port (loopback by default) so the data plane can never reach it.
 
@@ -9,6 +10,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+
+use observability::telemetry::DropReason;
 
 use crate::errors::json_response;
 use crate::proxy::body::ProxyBody;
@@ -44,6 +47,8 @@ pub(crate) async fn handle<B>(
         (&Method::GET, "/admin/config") => json(StatusCode::OK, &views::config(&state)),
         (&Method::GET, "/admin/routes") => json(StatusCode::OK, &views::routes(&state)),
         (&Method::GET, "/admin/upstreams") => json(StatusCode::OK, &views::upstreams(&state)),
+        (&Method::GET, "/metrics") => metrics(&state, request.headers()),
+        (&Method::POST, "/admin/telemetry/flush") => flush(&state).await,
         (&Method::POST, "/admin/reload") => match reloader.reload().await {
             Ok(version) => json(
                 StatusCode::OK,
@@ -67,6 +72,71 @@ pub(crate) async fn handle<B>(
             "method not allowed on this admin path",
         ),
         _ => json_response(StatusCode::NOT_FOUND, "not_found", "no such admin path"),
+    }
+}
+
+/// Prometheus metrics: OpenMetrics when the scraper asks for it first (Prometheus does), else
+/// the text format 0.0.4.
+fn metrics(state: &GatewayState, headers: &http::HeaderMap) -> Response<ProxyBody> {
+    let wants_openmetrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .next()
+        .is_some_and(|first| first.trim().starts_with("application/openmetrics-text"));
+    let metrics = &state.instruments().metrics;
+    let (encoded, content_type) = if wants_openmetrics {
+        (
+            metrics.encode_openmetrics(),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )
+    } else {
+        (
+            metrics.encode_text(),
+            "text/plain; version=0.0.4; charset=utf-8",
+        )
+    };
+    match encoded {
+        Ok(text) => {
+            let mut response = Response::new(ProxyBody::full(Bytes::from(text)));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            response
+        }
+        Err(_) => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "encoding_failed",
+            "metrics could not be encoded",
+        ),
+    }
+}
+
+/// Exports every finished span now (drills call this before querying traces).
+async fn flush(state: &Arc<GatewayState>) -> Response<ProxyBody> {
+    let flushing = Arc::clone(state);
+    let result =
+        tokio::task::spawn_blocking(move || flushing.instruments().telemetry.flush()).await;
+    let stats = state.instruments().telemetry.stats();
+    let body = serde_json::json!({
+        "exporting": state.instruments().telemetry.is_exporting(),
+        "exported": stats.exported.get(),
+        "dropped_queue_full": stats.dropped(DropReason::queue_full),
+        "dropped_export_failed": stats.dropped(DropReason::export_failed),
+    });
+    match result {
+        Ok(Ok(())) => json(StatusCode::OK, &body),
+        Ok(Err(error)) => {
+            let mut body = body;
+            body["error"] = serde_json::Value::String(error.to_string());
+            json(StatusCode::BAD_GATEWAY, &body)
+        }
+        Err(_) => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "flush_failed",
+            "the flush task failed",
+        ),
     }
 }
 

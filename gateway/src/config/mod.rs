@@ -27,6 +27,8 @@ pub struct Config {
     pub shutdown: ShutdownConfig,
     /// Hot-reload settings.
     pub reload: ReloadConfig,
+    /// Traces and access logs.
+    pub telemetry: TelemetryConfig,
     /// Upstreams, sorted by name.
     pub upstreams: Vec<UpstreamConfig>,
     /// Routes in declaration order (the route table orders them by priority).
@@ -54,6 +56,16 @@ pub struct ReloadConfig {
     pub watch: bool,
     /// Quiet time after the last file event before reloading. Default 250ms.
     pub debounce: Duration,
+}
+
+/// Traces and access logs. Applied at start; a reload that changes them warns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TelemetryConfig {
+    /// Trace export settings as written; unset values fall back to the `OTEL_*` environment
+    /// variables, then to defaults (see `observability::telemetry::Settings::resolve`).
+    pub traces: observability::telemetry::FileSettings,
+    /// One log line per request (target `access`). Default true.
+    pub access_log: bool,
 }
 
 impl Config {

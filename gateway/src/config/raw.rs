@@ -18,6 +18,7 @@ pub(crate) struct RawConfig {
     pub(crate) admin: Option<RawAdmin>,
     pub(crate) shutdown: Option<RawShutdown>,
     pub(crate) reload: Option<RawReload>,
+    pub(crate) telemetry: Option<RawTelemetry>,
     #[serde(default)]
     pub(crate) upstreams: BTreeMap<String, RawUpstream>,
     #[serde(default)]
@@ -41,6 +42,17 @@ pub(crate) struct RawShutdown {
 pub(crate) struct RawReload {
     pub(crate) watch: Option<bool>,
     pub(crate) debounce: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTelemetry {
+    pub(crate) service_name: Option<String>,
+    pub(crate) otlp_endpoint: Option<String>,
+    pub(crate) sampling_ratio: Option<f64>,
+    pub(crate) export_interval: Option<Duration>,
+    pub(crate) max_queue_spans: Option<usize>,
+    pub(crate) access_log: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,12 +8,13 @@ use std::time::Duration;
 use config_yaml::{Diagnostic, Diagnostics, Document, FieldPath, units};
 use http::header::{HeaderName, HeaderValue};
 use http::uri::PathAndQuery;
+use observability::telemetry::FileSettings;
 
 use super::raw::{
     RawBalancer, RawConfig, RawHeaderMatch, RawHealthCheck, RawHostHeader, RawMatch,
-    RawPanicThreshold, RawRewrite, RawRoute, RawUpstream,
+    RawPanicThreshold, RawRewrite, RawRoute, RawTelemetry, RawUpstream,
 };
-use super::{AdminConfig, Config, ReloadConfig, ShutdownConfig};
+use super::{AdminConfig, Config, ReloadConfig, ShutdownConfig, TelemetryConfig};
 use crate::balance::{BalancerConfig, HashKey};
 use crate::health::HealthCheckConfig;
 use crate::route::{HostHeader, RouteConfig};
@@ -129,6 +130,8 @@ pub(super) fn validate(document: &Document, raw: RawConfig) -> Result<Config, Di
         ),
     };
 
+    let telemetry = telemetry(&mut report, root.key("telemetry"), raw.telemetry.as_ref());
+
     let upstreams: Vec<UpstreamConfig> = raw
         .upstreams
         .iter()
@@ -159,6 +162,7 @@ pub(super) fn validate(document: &Document, raw: RawConfig) -> Result<Config, Di
             admin: AdminConfig { listen: admin },
             shutdown,
             reload,
+            telemetry,
             upstreams,
             routes,
         }),
@@ -169,6 +173,69 @@ pub(super) fn validate(document: &Document, raw: RawConfig) -> Result<Config, Di
             diagnostics.sort();
             Err(diagnostics)
         }
+    }
+}
+
+fn telemetry(
+    report: &mut Report<'_>,
+    path: FieldPath,
+    raw: Option<&RawTelemetry>,
+) -> TelemetryConfig {
+    let Some(raw) = raw else {
+        return TelemetryConfig {
+            traces: FileSettings::default(),
+            access_log: true,
+        };
+    };
+    if let Some(url) = &raw.otlp_endpoint {
+        let ok = url
+            .parse::<http::Uri>()
+            .is_ok_and(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some());
+        if !ok {
+            report.invalid(
+                path.key("otlp_endpoint"),
+                "not an OTLP/HTTP URL",
+                "an http(s) URL, e.g. http://127.0.0.1:4318",
+            );
+        }
+    }
+    if let Some(ratio) = raw.sampling_ratio
+        && !(0.0..=1.0).contains(&ratio)
+    {
+        report.invalid(
+            path.key("sampling_ratio"),
+            "sampling ratio out of range",
+            "a number from 0.0 to 1.0",
+        );
+    }
+    if let Some(name) = &raw.service_name
+        && name.trim().is_empty()
+    {
+        report.invalid(
+            path.key("service_name"),
+            "empty service name",
+            "a non-empty name, e.g. gateway",
+        );
+    }
+    if let Some(d) = raw.export_interval {
+        positive(report, path.key("export_interval"), d.get(), "1s");
+    }
+    if raw.max_queue_spans == Some(0) {
+        report.invalid(
+            path.key("max_queue_spans"),
+            "queue size out of range",
+            "at least 1 span",
+        );
+    }
+    TelemetryConfig {
+        traces: FileSettings {
+            otlp_endpoint: raw.otlp_endpoint.clone(),
+            service_name: raw.service_name.clone(),
+            sampling_ratio: raw.sampling_ratio,
+            export_interval: raw.export_interval.map(units::Duration::get),
+            max_queue_spans: raw.max_queue_spans,
+        },
+        access_log: raw.access_log.unwrap_or(true),
     }
 }
 

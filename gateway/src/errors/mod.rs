@@ -6,6 +6,18 @@ use std::time::Duration;
 
 pub(crate) use respond::{json_response, respond};
 
+/// An error and its sources on one line (`a: b: c`), for logs and CLI output.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 /// Boxed error for bodies and sources that cross library boundaries.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

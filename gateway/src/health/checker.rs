@@ -8,11 +8,16 @@ use std::sync::Arc;
 
 use http::{HeaderValue, Request, header};
 use http_body_util::BodyExt;
+use observability::names::{attr, span};
+use opentelemetry::KeyValue;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span};
 
 use super::{HealthCheckConfig, HealthCounter, Transition};
+use crate::errors::error_chain;
+use crate::instrument::Instruments;
+use crate::metrics::{EndpointLabels, Name, TransitionLabels};
 use crate::proxy::body::ProxyBody;
 use crate::proxy::client::{HttpClient, http_client};
 use crate::upstream::{Endpoint, Upstream};
@@ -21,6 +26,7 @@ use crate::upstream::{Endpoint, Upstream};
 pub(crate) fn spawn_checkers<'a>(
     upstreams: impl Iterator<Item = &'a Arc<Upstream>>,
     cancel: &CancellationToken,
+    instruments: &Arc<Instruments>,
 ) {
     for upstream in upstreams {
         let Some(config) = upstream.config().health_check.clone() else {
@@ -29,55 +35,96 @@ pub(crate) fn spawn_checkers<'a>(
         let client = http_client(config.timeout, false);
         for endpoint in upstream.endpoints() {
             let span = info_span!("health_check", upstream = %upstream.name(), endpoint = %endpoint.address());
-            let task = check_endpoint(
-                Arc::clone(endpoint),
-                config.clone(),
-                client.clone(),
-                cancel.clone(),
-            );
-            tokio::spawn(task.instrument(span));
+            let checker = Checker {
+                upstream: upstream.label(),
+                endpoint: Arc::clone(endpoint),
+                config: config.clone(),
+                client: client.clone(),
+                instruments: Arc::clone(instruments),
+            };
+            tokio::spawn(checker.run(cancel.clone()).instrument(span));
         }
     }
 }
 
-async fn check_endpoint(
+/// The probe loop of one endpoint and what it records.
+struct Checker {
+    upstream: Name,
     endpoint: Arc<Endpoint>,
     config: HealthCheckConfig,
     client: HttpClient,
-    cancel: CancellationToken,
-) {
-    let mut counter = HealthCounter::new(
-        endpoint.is_healthy(),
-        config.healthy_after,
-        config.unhealthy_after,
-    );
-    let mut ticker = tokio::time::interval(config.interval);
-    // After a slow probe, wait a full interval rather than probing in a burst.
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = cancel.cancelled() => return,
-            _ = ticker.tick() => {}
-        }
-        let outcome = tokio::select! {
-            () = cancel.cancelled() => return,
-            outcome = probe(&client, &endpoint, &config) => outcome,
-        };
-        if let Err(reason) = &outcome {
-            debug!(%reason, "Probe failed");
-        }
-        endpoint.mark_probed();
-        match counter.record(outcome.is_ok()) {
-            Some(Transition::BecameUnhealthy) => {
-                endpoint.set_healthy(false);
-                let reason = outcome.err().unwrap_or_default();
-                info!(%reason, failures = config.unhealthy_after, "Endpoint marked unhealthy");
+    instruments: Arc<Instruments>,
+}
+
+impl Checker {
+    async fn run(self, cancel: CancellationToken) {
+        let (endpoint, config) = (&self.endpoint, &self.config);
+        let mut counter = HealthCounter::new(
+            endpoint.is_healthy(),
+            config.healthy_after,
+            config.unhealthy_after,
+        );
+        let mut ticker = tokio::time::interval(config.interval);
+        // After a slow probe, wait a full interval rather than probing in a burst.
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                _ = ticker.tick() => {}
             }
-            Some(Transition::BecameHealthy) => {
-                endpoint.set_healthy(true);
-                info!(successes = config.healthy_after, "Endpoint marked healthy");
+            let outcome = tokio::select! {
+                () = cancel.cancelled() => return,
+                outcome = probe(&self.client, endpoint, config) => outcome,
+            };
+            if let Err(reason) = &outcome {
+                debug!(%reason, "Probe failed");
             }
-            None => {}
+            endpoint.mark_probed();
+            if let Some(transition) = counter.record(outcome.is_ok()) {
+                endpoint.set_healthy(transition == Transition::BecameHealthy);
+                self.record(transition, outcome.as_ref().err().map(String::as_str));
+            }
+        }
+    }
+
+    /// A verdict change is visible three ways: the gauge, the transitions counter and an
+    /// evidence span (plus the INFO log line, which carries the span's trace id).
+    fn record(&self, transition: Transition, reason: Option<&str>) {
+        let healthy = transition == Transition::BecameHealthy;
+        let to = if healthy { "healthy" } else { "unhealthy" };
+        let address = self.endpoint.address().to_owned();
+        let metrics = &self.instruments.metrics;
+        metrics
+            .endpoint_healthy
+            .get_or_create(&EndpointLabels {
+                upstream: Arc::clone(&self.upstream),
+                endpoint: address.clone(),
+            })
+            .set(i64::from(healthy));
+        metrics
+            .health_transitions
+            .get_or_create(&TransitionLabels {
+                upstream: Arc::clone(&self.upstream),
+                endpoint: address.clone(),
+                to,
+            })
+            .inc();
+        let mut attributes = vec![
+            KeyValue::new(attr::UPSTREAM, self.upstream.as_str().to_owned()),
+            KeyValue::new(attr::ENDPOINT, address),
+            KeyValue::new(attr::HEALTH, to),
+        ];
+        if let Some(reason) = reason {
+            attributes.push(KeyValue::new(attr::REASON, reason.to_owned()));
+        }
+        let evidence = self
+            .instruments
+            .state_change(span::ENDPOINT_HEALTH, attributes);
+        let trace_id = evidence.trace_id();
+        if healthy {
+            info!(successes = self.config.healthy_after, %trace_id, "Endpoint marked healthy");
+        } else {
+            info!(reason = reason.unwrap_or(""), failures = self.config.unhealthy_after, %trace_id, "Endpoint marked unhealthy");
         }
     }
 }
@@ -99,7 +146,7 @@ async fn probe(
     let response = tokio::time::timeout(config.timeout, client.request(request))
         .await
         .map_err(|_| format!("no answer within {:?}", config.timeout))?
-        .map_err(|e| format!("request failed: {e}"))?;
+        .map_err(|e| error_chain(&e))?;
     let status = response.status();
     // Drain the body so the probe's connection closes cleanly; its content is ignored.
     let _ = tokio::time::timeout(config.timeout, response.into_body().collect()).await;

@@ -1,6 +1,6 @@
-//! The body type on both sides of the proxy: a boxed streaming body, optionally holding the
-//! in-flight guard of the endpoint it comes from so least-request and P2C see a request as
-//! active until its response body has been fully sent.
+//! The body type on both sides of the proxy: a boxed streaming body that can carry guards
+//! (the endpoint's in-flight mark, the request's spans) until it has been fully sent, so
+//! least-request and P2C see a request as active, and its spans cover the whole exchange.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -9,15 +9,28 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty, Full};
+use smallvec::SmallVec;
 
 use crate::errors::BoxError;
+use crate::instrument::SpanEnd;
 use crate::upstream::InFlight;
+
+/// Something that marks the end of an exchange when dropped.
+#[derive(Debug)]
+#[expect(dead_code, reason = "the guards are held only for their Drop")]
+pub(crate) enum EndGuard {
+    /// The endpoint is no longer serving this request.
+    InFlight(InFlight),
+    /// A span ends.
+    Span(SpanEnd),
+}
 
 /// A streaming body (request or response) as the gateway handles it.
 #[derive(Debug)]
 pub struct ProxyBody {
     inner: UnsyncBoxBody<Bytes, BoxError>,
-    guard: Option<InFlight>,
+    // Three inline slots: attempt span, in-flight mark, server span; no allocation.
+    guards: SmallVec<[EndGuard; 3]>,
 }
 
 // === impl ProxyBody ===
@@ -31,7 +44,7 @@ impl ProxyBody {
     {
         Self {
             inner: body.map_err(Into::into).boxed_unsync(),
-            guard: None,
+            guards: SmallVec::new(),
         }
     }
 
@@ -46,8 +59,13 @@ impl ProxyBody {
     }
 
     /// Keeps `guard` alive until this body ends or is dropped.
-    pub(crate) fn with_guard(mut self, guard: InFlight) -> Self {
-        self.guard = Some(guard);
+    pub(crate) fn with_guard(mut self, guard: EndGuard) -> Self {
+        if self.inner.is_end_stream() {
+            // Nothing left to send: the exchange is over as soon as the guard would start.
+            drop(guard);
+        } else {
+            self.guards.push(guard);
+        }
         self
     }
 }
@@ -68,8 +86,8 @@ impl Body for ProxyBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         if let Poll::Ready(None | Some(Err(_))) = &polled {
-            // The stream is over: the endpoint is no longer serving this request.
-            self.guard = None;
+            // The stream is over: release everything that waited for its end.
+            self.guards.clear();
         }
         polled
     }

@@ -21,6 +21,7 @@ use crate::errors::ProxyError;
 #[derive(Debug)]
 pub(crate) struct Upstream {
     config: UpstreamConfig,
+    label: crate::metrics::Name,
     endpoints: Vec<Arc<Endpoint>>,
     balancer: Balancer,
 }
@@ -30,8 +31,10 @@ pub(crate) struct Upstream {
 impl Upstream {
     pub(crate) fn new(config: UpstreamConfig, endpoints: Vec<Arc<Endpoint>>, seed: u64) -> Self {
         let balancer = Balancer::new(&config.balancer, &endpoints, seed);
+        let label = Arc::new(config.name.clone());
         Self {
             config,
+            label,
             endpoints,
             balancer,
         }
@@ -39,6 +42,11 @@ impl Upstream {
 
     pub(crate) fn name(&self) -> &str {
         &self.config.name
+    }
+
+    /// The name as a metric label value.
+    pub(crate) fn label(&self) -> crate::metrics::Name {
+        Arc::clone(&self.label)
     }
 
     pub(crate) fn config(&self) -> &UpstreamConfig {
