@@ -4,16 +4,19 @@
 //! its environment variable, which wins over the default.
 
 use std::net::SocketAddr;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
-use crate::upstream::{ErrorRate, ErrorStatus, UpstreamName};
+use crate::upstream::{
+    ErrorRate, ErrorStatus, OtlpEndpoint, SamplingRatio, UpstreamName, ViaAddress,
+};
 
 /// Exit codes, shared by the top-level and every subcommand's help.
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success; for `upstream`, a clean stop on SIGTERM/SIGINT after draining
+  0  success; for `upstream` and `traces`, a clean stop on SIGTERM/SIGINT after draining
   2  usage error or invalid input (unknown flag, malformed value)
   3  environment failure (e.g. the listen address cannot be bound)";
 
@@ -56,11 +59,51 @@ pub(crate) enum Command {
     ///                                fields: latency ("5ms"), error_rate (0.0..=1.0),
     ///                                error_status (400..=599), hang, healthy (booleans)
     ///   GET /_chaos/download?bytes=N streams N bytes (byte i is i mod 256)
+    ///   POST /_chaos/callbacks       body [{"url":"http://host:port/path","arguments":[...]}]
+    ///                                (at most 32): POSTs each arguments array as JSON to
+    ///                                its url, in order, then answers 200 with a summary
+    ///                                (status or error per callback); 400 if invalid
     ///
     /// The echo gets hang, latency and the error rate; /healthz gets hang and latency;
     /// /_chaos/* is never affected.
+    ///
+    /// Tracing: every request except /_chaos/behavior gets a SERVER span "upstream.request"
+    /// (service.name = --name) continuing the incoming W3C traceparent: its sampled flag is
+    /// honoured, and a missing or invalid one starts a new trace, sampled at
+    /// --sampling-ratio. Each callback is a CLIENT span "upstream.callback" whose context
+    /// goes out in traceparent, with the incoming tracestate passed on unchanged.
+    /// Spans are exported over OTLP/HTTP to --otlp, else to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+    /// or OTEL_EXPORTER_OTLP_ENDPOINT; with none set nothing is exported (context still
+    /// propagates). On SIGTERM/SIGINT, spans are flushed after the drain, before exiting.
     #[command(after_help = EXIT_CODES, verbatim_doc_comment)]
     Upstream(UpstreamArgs),
+
+    /// Run the embedded trace backend: OTLP/HTTP in, Jaeger's query API out.
+    ///
+    /// Listens on Jaeger's default ports, so exporters and query clients set up for a real
+    /// Jaeger work unchanged. The first stdout line is `listening otlp=ADDR query=ADDR` with
+    /// the ports actually bound; logs go to stderr. SIGTERM/SIGINT stop both listeners,
+    /// drain in-flight requests, and exit 0.
+    ///
+    /// OTLP listener:
+    ///   POST /v1/traces               application/x-protobuf or application/json (OTLP/JSON),
+    ///                                 optionally Content-Encoding: gzip, at most 64 MiB;
+    ///                                 200, or 400/405/413/415 as in the OTLP/HTTP spec
+    /// Query listener (Jaeger's JSON shapes and error messages):
+    ///   GET /api/services             GET /api/services/{service}/operations
+    ///   GET /api/operations?service=&spanKind=
+    ///   GET /api/traces?service=&operation=&tag=k:v&tags={json}&start=&end=(µs)
+    ///                  &minDuration=&maxDuration=&limit=    or  ?traceID=...
+    ///   GET /api/traces/{traceID}
+    ///   GET /api/v3/services          GET /api/v3/operations?service=&spanKind=
+    ///   GET /api/v3/traces?query.service_name=&query.operation_name=&query.attributes=
+    ///                     &query.start_time_min=&query.start_time_max=(RFC 3339)
+    ///                     &query.duration_min=&query.duration_max=&query.search_depth=
+    ///   GET /api/v3/traces/{trace_id}
+    ///
+    /// When --max-spans or --max-bytes is exceeded, whole traces are evicted, oldest first.
+    #[command(after_help = EXIT_CODES, verbatim_doc_comment)]
+    Traces(TracesArgs),
 }
 
 /// Flags of `chaos upstream`.
@@ -103,6 +146,108 @@ pub(crate) struct UpstreamArgs {
         value_parser = parse_duration
     )]
     pub(crate) drain_timeout: Duration,
+
+    /// OTLP/HTTP collector to export spans to, e.g. http://127.0.0.1:4318.
+    ///
+    /// A base URL gets /v1/traces appended; a URL already ending in /v1/traces is kept.
+    /// Without it, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is) or
+    /// OTEL_EXPORTER_OTLP_ENDPOINT (base URL) apply; with none of them, no span is exported.
+    #[arg(
+        long,
+        env = "CHAOS_UPSTREAM_OTLP",
+        value_name = "URL",
+        help_heading = "Tracing"
+    )]
+    pub(crate) otlp: Option<OtlpEndpoint>,
+
+    /// Longest time a finished span waits before export, with a unit: "200ms".
+    #[arg(
+        long,
+        env = "CHAOS_UPSTREAM_OTLP_INTERVAL",
+        default_value = "200ms",
+        value_parser = parse_positive_duration,
+        help_heading = "Tracing"
+    )]
+    pub(crate) otlp_interval: Duration,
+
+    /// Share of new traces to sample, 0.0 to 1.0 [default: from OTEL_TRACES_SAMPLER, else 1.0].
+    ///
+    /// Applies only to traces started here (no valid incoming traceparent); an incoming
+    /// sampled flag is always followed.
+    #[arg(
+        long,
+        env = "CHAOS_UPSTREAM_SAMPLING_RATIO",
+        value_name = "RATIO",
+        help_heading = "Tracing"
+    )]
+    pub(crate) sampling_ratio: Option<SamplingRatio>,
+
+    /// Send /_chaos/callbacks requests through this HTTP reverse proxy (the gateway).
+    ///
+    /// Connects to HOST:PORT and sends "POST /path?query HTTP/1.1" with the callback URL's
+    /// host and port as Host, so the gateway routes the callback like any client request.
+    /// This is not forward-proxy mode (no absolute-form, no CONNECT).
+    /// [default: POST straight to each callback URL]
+    #[arg(
+        long,
+        env = "CHAOS_UPSTREAM_VIA",
+        value_name = "HOST:PORT",
+        help_heading = "Callbacks"
+    )]
+    pub(crate) via: Option<ViaAddress>,
+
+    /// Longest time one callback may take, connect to end of answer, with a unit: "5s".
+    #[arg(
+        long,
+        env = "CHAOS_UPSTREAM_CALLBACK_TIMEOUT",
+        default_value = "5s",
+        value_parser = parse_positive_duration,
+        help_heading = "Callbacks"
+    )]
+    pub(crate) callback_timeout: Duration,
+}
+
+/// Flags of `chaos traces`.
+#[derive(Debug, Args)]
+pub(crate) struct TracesArgs {
+    /// Address of the OTLP/HTTP receiver; port 0 picks a free port.
+    #[arg(
+        long,
+        env = "CHAOS_TRACES_OTLP_LISTEN",
+        default_value = "127.0.0.1:4318"
+    )]
+    pub(crate) otlp_listen: SocketAddr,
+
+    /// Address of the Jaeger query API (v1 and v3); port 0 picks a free port.
+    #[arg(
+        long,
+        env = "CHAOS_TRACES_QUERY_LISTEN",
+        default_value = "127.0.0.1:16686"
+    )]
+    pub(crate) query_listen: SocketAddr,
+
+    /// Most spans kept (at least 1); beyond it the oldest whole traces are evicted.
+    #[arg(long, env = "CHAOS_TRACES_MAX_SPANS", default_value = "1000000")]
+    pub(crate) max_spans: NonZeroUsize,
+
+    /// Most span bytes kept, with a unit: "512MiB", "1GiB"; beyond it the oldest whole
+    /// traces are evicted. A span counts its protobuf size plus 160 bytes of bookkeeping.
+    #[arg(
+        long,
+        env = "CHAOS_TRACES_MAX_BYTES",
+        default_value = "1GiB",
+        value_parser = parse_nonzero_byte_size
+    )]
+    pub(crate) max_bytes: NonZeroU64,
+}
+
+/// Parses a non-zero byte size with a mandatory unit: "64KiB", "1GB".
+pub(crate) fn parse_nonzero_byte_size(text: &str) -> Result<NonZeroU64, String> {
+    let size = text
+        .parse::<config_yaml::units::ByteSize>()
+        .map_err(|e| e.to_string())?;
+    NonZeroU64::new(size.bytes())
+        .ok_or_else(|| format!("size must be greater than zero, got {text:?}"))
 }
 
 /// Parses a duration with a mandatory unit (`us`, `ms`, `s`, `m`, `h`): "250ms", "1.5s".
@@ -112,6 +257,15 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     text.parse::<config_yaml::units::Duration>()
         .map(config_yaml::units::Duration::get)
         .map_err(|e| e.to_string())
+}
+
+/// Like [`parse_duration`], and zero is rejected too (an interval or a timeout of zero would
+/// spin or fail everything).
+pub(crate) fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!("duration must be greater than zero, got {text:?}")),
+        duration => Ok(duration),
+    }
 }
 
 #[cfg(test)]
@@ -124,6 +278,15 @@ mod tests {
         let argv = ["chaos", "upstream"].iter().chain(args);
         Cli::try_parse_from(argv).map(|cli| match cli.command {
             Command::Upstream(args) => args,
+            other => panic!("parsed as {other:?}"),
+        })
+    }
+
+    fn traces_args(args: &[&str]) -> Result<TracesArgs, clap::Error> {
+        let argv = ["chaos", "traces"].iter().chain(args);
+        Cli::try_parse_from(argv).map(|cli| match cli.command {
+            Command::Traces(args) => args,
+            other => panic!("parsed as {other:?}"),
         })
     }
 
@@ -163,6 +326,53 @@ mod tests {
         assert_eq!(args.error_status.get().as_u16(), 500);
         assert_eq!(args.seed, None);
         assert_eq!(args.drain_timeout, Duration::from_secs(5));
+        assert_eq!(args.otlp, None);
+        assert_eq!(args.otlp_interval, Duration::from_millis(200));
+        assert_eq!(args.sampling_ratio, None);
+        assert_eq!(args.via, None);
+        assert_eq!(args.callback_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn upstream_tracing_and_callback_flags_take_their_values() {
+        let args = upstream_args(&[
+            "--name",
+            "a",
+            "--otlp",
+            "http://127.0.0.1:4318",
+            "--otlp-interval",
+            "1s",
+            "--sampling-ratio",
+            "0.25",
+            "--via",
+            "gateway:8080",
+            "--callback-timeout",
+            "250ms",
+        ])
+        .unwrap();
+        assert_eq!(args.otlp.unwrap().to_string(), "http://127.0.0.1:4318");
+        assert_eq!(args.otlp_interval, Duration::from_secs(1));
+        assert_eq!(args.sampling_ratio.unwrap().get(), 0.25);
+        assert_eq!(args.via.unwrap().as_str(), "gateway:8080");
+        assert_eq!(args.callback_timeout, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn parse_positive_duration_rejects_zero_and_bare_numbers() {
+        assert_eq!(
+            parse_positive_duration("200ms"),
+            Ok(Duration::from_millis(200))
+        );
+        assert!(
+            parse_positive_duration("0ms")
+                .unwrap_err()
+                .contains("greater than zero")
+        );
+        assert!(
+            parse_positive_duration("5")
+                .unwrap_err()
+                .contains("missing unit")
+        );
     }
 
     #[test]
@@ -200,6 +410,11 @@ mod tests {
             ["--name", "a", "--error-status", "200"],
             ["--name", "a", "--drain-timeout", "1"],
             ["--name", "has space", "--seed", "1"],
+            ["--name", "a", "--otlp", "127.0.0.1:4318"],
+            ["--name", "a", "--otlp-interval", "0s"],
+            ["--name", "a", "--sampling-ratio", "2"],
+            ["--name", "a", "--via", "gateway"],
+            ["--name", "a", "--callback-timeout", "0ms"],
         ] {
             let err = upstream_args(&bad).unwrap_err();
             assert_eq!(
@@ -215,5 +430,52 @@ mod tests {
     fn upstream_args_without_name_are_usage_errors() {
         let err = upstream_args(&[]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn traces_args_without_flags_use_jaegers_ports_and_default_limits() {
+        let args = traces_args(&[]).unwrap();
+        assert_eq!(args.otlp_listen, "127.0.0.1:4318".parse().unwrap());
+        assert_eq!(args.query_listen, "127.0.0.1:16686".parse().unwrap());
+        assert_eq!(args.max_spans.get(), 1_000_000);
+        assert_eq!(args.max_bytes.get(), 1 << 30);
+    }
+
+    #[test]
+    fn traces_args_with_flags_take_their_values() {
+        let args = traces_args(&[
+            "--otlp-listen",
+            "127.0.0.1:0",
+            "--query-listen",
+            "0.0.0.0:9999",
+            "--max-spans",
+            "500",
+            "--max-bytes",
+            "64MiB",
+        ])
+        .unwrap();
+        assert_eq!(args.otlp_listen, "127.0.0.1:0".parse().unwrap());
+        assert_eq!(args.query_listen, "0.0.0.0:9999".parse().unwrap());
+        assert_eq!(args.max_spans.get(), 500);
+        assert_eq!(args.max_bytes.get(), 64 << 20);
+    }
+
+    #[test]
+    fn traces_args_with_invalid_values_are_usage_errors() {
+        for bad in [
+            ["--max-spans", "0"],
+            ["--max-spans", "many"],
+            ["--max-bytes", "0B"],
+            ["--max-bytes", "1024"],
+            ["--otlp-listen", "localhost"],
+        ] {
+            let err = traces_args(&bad).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{bad:?}"
+            );
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
     }
 }

@@ -2,10 +2,12 @@
 //!
 //! The `chaos` binary is a thin shell around [`run_cli`]. Components:
 //!
-//! - `cli`: clap argument types, one variant per subcommand (`upstream` today; `run`,
-//!   `validate`, `proxy` and `traces` slot into the same enum).
+//! - `cli`: clap argument types, one variant per subcommand (`upstream` and `traces` today;
+//!   `run`, `validate` and `proxy` slot into the same enum).
 //! - `upstream`: `chaos upstream`, an HTTP/1.1 + h2c echo server whose behavior (latency,
 //!   error rate, hang, health) is switched at run time through `/_chaos/behavior`.
+//! - `traces`: `chaos traces`, the embedded trace backend (`observability::store`) standalone:
+//!   OTLP/HTTP in, Jaeger's v1 and api_v3 query API out, on Jaeger's default ports.
 //! - `signal`: SIGTERM/SIGINT as a stop future; `telemetry`: logs to stderr.
 //! - [`Exit`]: the documented exit codes.
 //!
@@ -20,6 +22,7 @@ mod cli;
 mod exit;
 mod signal;
 mod telemetry;
+mod traces;
 mod upstream;
 
 use std::error::Error;
@@ -54,7 +57,8 @@ where
             };
         }
     };
-    telemetry::init(cli.verbose, cli.quiet);
+    // Held to the end: dropping it flushes the buffered log lines.
+    let _logs = telemetry::init(cli.verbose, cli.quiet);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -75,6 +79,13 @@ async fn dispatch(command: Command) -> Exit {
             Ok(()) => Exit::Ok,
             Err(err) => {
                 report(&err, "upstream failed");
+                err.exit()
+            }
+        },
+        Command::Traces(args) => match traces::run(traces::Settings::from(args)).await {
+            Ok(()) => Exit::Ok,
+            Err(err) => {
+                report(&err, "traces failed");
                 err.exit()
             }
         },

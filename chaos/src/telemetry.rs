@@ -8,11 +8,11 @@ use tracing_subscriber::filter::LevelFilter;
 
 /// Installs the global subscriber; `verbose` and `quiet` are the counted `-v`/`-q` flags
 /// (`RUST_LOG`, when set, takes precedence).
-pub(crate) fn init(verbose: u8, quiet: u8) {
+pub(crate) fn init(verbose: u8, quiet: u8) -> Option<logging::LogGuard> {
     let filter = level(verbose, quiet).to_string().to_lowercase();
     // Only fails when a subscriber is already set (e.g. two calls in one test process); the
     // first one stays, which is what we want.
-    let _ = logging::init(LogFormat::Pretty, &filter);
+    logging::init(LogFormat::Pretty, &filter).ok()
 }
 
 /// INFO by default; each `-v` goes one level finer, each `-q` one level coarser.

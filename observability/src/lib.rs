@@ -2,7 +2,9 @@
 //! (headers, spans, metrics) both sides agree on, W3C trace context, an embedded
 //! Jaeger-compatible trace store, and clients for Jaeger and Prometheus.
 
+pub mod client;
 pub mod logging;
 pub mod names;
+pub mod store;
 pub mod telemetry;
 pub mod tracecontext;

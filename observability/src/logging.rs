@@ -102,5 +102,8 @@ pub fn init(format: LogFormat, filter: &str) -> Result<LogGuard, LoggingError> {
             .try_init(),
     };
     result.map_err(|_| LoggingError::AlreadyInitialised)?;
-    Ok(LogGuard { _worker: worker, dropped })
+    Ok(LogGuard {
+        _worker: worker,
+        dropped,
+    })
 }

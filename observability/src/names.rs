@@ -70,6 +70,29 @@ pub mod attr {
     pub const RELOAD_CHANGED: &str = "gateway.reload.changed_upstreams";
     /// Name of the `chaos upstream` instance that answered.
     pub const UPSTREAM_NAME: &str = "chaos.upstream.name";
+    /// Absolute URL a client span requested (semantic conventions).
+    pub const URL_FULL: &str = "url.full";
+    /// Port of the server a client span talks to (semantic conventions).
+    pub const SERVER_PORT: &str = "server.port";
+    /// Address (`host:port`) a client span actually connected to when that is not the server,
+    /// e.g. a proxy (semantic conventions).
+    pub const NETWORK_PEER_ADDRESS: &str = "network.peer.address";
+}
+
+/// Values of [`attr::ERROR_TYPE`] other than a status code (which is written as its number,
+/// `"503"`, as the semantic conventions say).
+pub mod error_type {
+    /// `chaos upstream` answered with an error its behavior's error rate injected.
+    pub const INJECTED_FAILURE: &str = "injected_failure";
+    /// No complete answer within the timeout.
+    pub const TIMEOUT: &str = "timeout";
+    /// The connection could not be made.
+    pub const CONNECT_FAILURE: &str = "connect_failure";
+    /// The connection failed while the request was sent or the response read.
+    pub const IO: &str = "io";
+
+    /// Every value above, for the naming tests.
+    pub const ALL: [&str; 4] = [INJECTED_FAILURE, TIMEOUT, CONNECT_FAILURE, IO];
 }
 
 /// Values of [`attr::OUTCOME`] and of the `outcome` metric label.
@@ -279,9 +302,19 @@ mod tests {
             attr::RELOAD_OUTCOME,
             attr::RELOAD_CHANGED,
             attr::UPSTREAM_NAME,
+            attr::URL_FULL,
+            attr::SERVER_PORT,
+            attr::NETWORK_PEER_ADDRESS,
         ];
         for key in keys {
             assert!(key.split('.').all(snake_case), "{key}");
+        }
+    }
+
+    #[test]
+    fn error_type_values_are_snake_case() {
+        for value in error_type::ALL {
+            assert!(snake_case(value), "{value}");
         }
     }
 

@@ -1,10 +1,12 @@
-//! The `/_chaos/*` control paths: read and switch the behavior, serve test downloads.
+//! The `/_chaos/*` control paths: read and switch the behavior, serve test downloads
+//! (`/_chaos/callbacks` has its own module, `callbacks`).
 //!
 //! Control requests never pass through the behavior: a drill must be able to turn a hang
 //! or a 100% error rate off again through the very upstream that is misbehaving.
 
 use std::error::Error;
 
+use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body as HttpBody;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -29,6 +31,12 @@ pub(crate) fn is_control(path: &str) -> bool {
     path.starts_with(PREFIX) || path == "/_chaos"
 }
 
+/// Whether `path` is the behavior switch, the drill's own channel: no server span is made
+/// for it, so switching the behavior adds no trace of its own.
+pub(crate) fn is_behavior(path: &str) -> bool {
+    path == BEHAVIOR_PATH
+}
+
 /// Answers a control request.
 pub(crate) async fn handle<B>(
     name: &UpstreamName,
@@ -47,7 +55,8 @@ where
             &faults.current().to_json(),
         )),
         (BEHAVIOR_PATH, Method::POST) => {
-            let update = read_update(request.into_body()).await?;
+            let body = read_body(request.into_body(), UPDATE_LIMIT).await?;
+            let update = BehaviorUpdate::from_json(&body).map_err(Rejection::InvalidBehavior)?;
             let behavior = faults.update(&update);
             info!(upstream = %name, behavior = %behavior.to_json(), "Behavior changed");
             Ok(respond::json(name, StatusCode::OK, &behavior.to_json()))
@@ -72,19 +81,15 @@ where
     }
 }
 
-async fn read_update<B>(body: B) -> Result<BehaviorUpdate, Rejection>
+/// Reads a whole control request body of at most `limit` bytes.
+pub(crate) async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, Rejection>
 where
     B: HttpBody,
     B::Error: Into<Box<dyn Error + Send + Sync>>,
 {
-    let bytes = match Limited::new(body, UPDATE_LIMIT).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(err) if err.is::<LengthLimitError>() => {
-            return Err(Rejection::BodyTooLarge {
-                limit: UPDATE_LIMIT,
-            });
-        }
-        Err(err) => return Err(Rejection::BodyRead(err)),
-    };
-    BehaviorUpdate::from_json(&bytes).map_err(Rejection::InvalidBehavior)
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.is::<LengthLimitError>() => Err(Rejection::BodyTooLarge { limit }),
+        Err(err) => Err(Rejection::BodyRead(err)),
+    }
 }

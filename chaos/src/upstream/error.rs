@@ -3,6 +3,7 @@
 use std::io;
 use std::net::SocketAddr;
 
+use observability::telemetry::{SettingsError, TelemetryError};
 use thiserror::Error;
 
 use crate::Exit;
@@ -28,18 +29,31 @@ pub(crate) enum UpstreamError {
     /// SIGTERM/SIGINT handlers could not be installed, so a graceful stop is impossible.
     #[error("cannot install signal handlers")]
     Signal(#[source] io::Error),
+    /// An `OTEL_*` variable the span export reads is unusable.
+    #[error("invalid trace export settings")]
+    TraceSettings(#[source] SettingsError),
+    /// The span export pipeline could not start.
+    #[error("cannot start span export")]
+    Telemetry(#[source] TelemetryError),
 }
 
 // === impl UpstreamError ===
 
 impl UpstreamError {
-    /// Every variant is the environment's fault: the arguments were already valid.
+    /// Input problems exit 2; everything else is the environment's fault (3), since the
+    /// arguments themselves were already validated by clap.
     pub(crate) fn exit(&self) -> Exit {
         match self {
+            UpstreamError::TraceSettings(_)
+            // Only a bad endpoint URL (from `OTEL_EXPORTER_OTLP_*`) fails to build an exporter.
+            | UpstreamError::Telemetry(TelemetryError::Exporter { .. }) => Exit::Usage,
             UpstreamError::Bind { .. }
             | UpstreamError::LocalAddr(_)
             | UpstreamError::Announce(_)
-            | UpstreamError::Signal(_) => Exit::Environment,
+            | UpstreamError::Signal(_)
+            | UpstreamError::Telemetry(TelemetryError::Thread(_) | TelemetryError::Export(_)) => {
+                Exit::Environment
+            }
         }
     }
 }

@@ -7,25 +7,33 @@
 //! | path                         | answer                                   | behavior applied      |
 //! |------------------------------|------------------------------------------|-----------------------|
 //! | `/_chaos/behavior` GET/POST  | current / updated behavior               | never                 |
+//! | `POST /_chaos/callbacks`     | makes the callbacks, 200 with a summary  | never                 |
 //! | `/_chaos/download?bytes=N`   | N streamed bytes                         | never                 |
 //! | `GET /healthz`               | 200 ok or 503 unhealthy                  | hang, latency         |
 //! | anything else                | 200 JSON echo of the request             | hang, latency, errors |
 //!
+//! Every request but `/_chaos/behavior` gets a server span `upstream.request` continuing the
+//! caller's W3C trace context; spans go out over OTLP when an endpoint is configured.
+//!
 //! Files: `server` (accept loop, drain), `router` (path dispatch, behavior applied),
-//! `control` (`/_chaos/*`), `behavior` (the switch's state and its JSON update), `faults`
-//! (hang, latency, seeded error draws), `echo`, `download`, `respond` (every response built),
-//! `name`, `error`.
+//! `control` (`/_chaos/*`), `callbacks` (`/_chaos/callbacks`), `behavior` (the switch's state
+//! and its JSON update), `faults` (hang, latency, seeded error draws), `trace` (server and
+//! callback spans, trace context), `export` (OTLP pipeline and final flush), `echo`,
+//! `download`, `respond` (every response built), `name`, `error`.
 
 mod behavior;
+mod callbacks;
 mod control;
 mod download;
 mod echo;
 mod error;
+mod export;
 mod faults;
 mod name;
 mod respond;
 mod router;
 mod server;
+mod trace;
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -36,10 +44,13 @@ use tokio::net::TcpListener;
 use tracing::info;
 
 pub(crate) use self::behavior::{Behavior, ErrorRate, ErrorStatus};
+pub(crate) use self::callbacks::ViaAddress;
 pub(crate) use self::error::UpstreamError;
+pub(crate) use self::export::{ExportSettings, OtlpEndpoint, SamplingRatio};
 pub(crate) use self::name::UpstreamName;
 pub use self::respond::UPSTREAM_HEADER;
 
+use self::callbacks::Callbacks;
 use self::router::Upstream;
 use crate::cli::UpstreamArgs;
 use crate::signal;
@@ -52,6 +63,9 @@ pub(crate) struct Settings {
     behavior: Behavior,
     seed: u64,
     drain_timeout: Duration,
+    export: ExportSettings,
+    via: Option<ViaAddress>,
+    callback_timeout: Duration,
 }
 
 impl From<UpstreamArgs> for Settings {
@@ -68,14 +82,27 @@ impl From<UpstreamArgs> for Settings {
                 healthy: true,
             },
             drain_timeout: args.drain_timeout,
+            export: ExportSettings {
+                otlp: args.otlp,
+                interval: args.otlp_interval,
+                sampling_ratio: args.sampling_ratio,
+            },
+            via: args.via,
+            callback_timeout: args.callback_timeout,
         }
     }
 }
 
-/// Binds, announces the bound address on stdout, serves until SIGTERM/SIGINT, then drains.
+/// Starts span export, binds, announces the bound address on stdout, serves until
+/// SIGTERM/SIGINT, drains, then flushes the spans of every answered request.
 pub(crate) async fn run(settings: Settings) -> Result<(), UpstreamError> {
     // Handlers first, so a stop signal sent right after the announcement is never lost.
     let stop = signal::stop_signal().map_err(UpstreamError::Signal)?;
+    // Before binding: unusable `OTEL_*` variables are input errors, reported before anything
+    // listens.
+    let telemetry = export::start(&settings.export, &settings.name, |key| {
+        std::env::var(key).ok()
+    })?;
     let listener =
         TcpListener::bind(settings.listen)
             .await
@@ -90,15 +117,23 @@ pub(crate) async fn run(settings: Settings) -> Result<(), UpstreamError> {
         address = %local,
         seed = settings.seed,
         behavior = %settings.behavior.to_json(),
+        via = settings.via.as_ref().map(tracing::field::display),
         "Listening"
     );
 
+    let tracer = telemetry.tracer().clone();
+    let callbacks = Callbacks::new(tracer.clone(), settings.via, settings.callback_timeout);
     let upstream = Arc::new(Upstream::new(
         settings.name,
         settings.behavior,
         settings.seed,
+        tracer,
+        callbacks,
     ));
     server::serve(listener, upstream, stop, settings.drain_timeout).await;
+    // Every drained request has ended its span by now; requests cut off by the drain
+    // timeout end theirs when their tasks are dropped, too late to be exported.
+    export::stop(telemetry).await;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use thiserror::Error;
 
 use super::behavior::{FIELDS, UpdateProblem};
+use super::callbacks::CallbackProblem;
 use super::name::UpstreamName;
 
 /// Response header naming the upstream that answered, present on every response.
@@ -20,11 +21,18 @@ pub use observability::names::HEADER_UPSTREAM as UPSTREAM_HEADER;
 /// The body type of every response: a full JSON buffer or a streamed download.
 pub(crate) type Body = BoxBody<Bytes, Infallible>;
 
+/// Marks a response as an injected failure (an error-rate draw), so the server span can say
+/// so; set only by [`injected_failure`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InjectedFailure;
+
 /// Why a request was refused; [`rejection`] is the one place each maps to a status.
 #[derive(Debug, Error)]
 pub(crate) enum Rejection {
     /// A `/_chaos/...` path that does not exist.
-    #[error("unknown control path {path}; control paths are /_chaos/behavior and /_chaos/download")]
+    #[error(
+        "unknown control path {path}; control paths are /_chaos/behavior, /_chaos/callbacks and /_chaos/download"
+    )]
     UnknownControlPath { path: String },
     /// A control path called with a method it does not serve.
     #[error("method {method} is not allowed on {path}; allowed: {allow}")]
@@ -36,6 +44,9 @@ pub(crate) enum Rejection {
     /// A behavior update with at least one problem; nothing was changed.
     #[error("invalid behavior update; nothing was changed")]
     InvalidBehavior(Vec<UpdateProblem>),
+    /// A callbacks request with at least one problem; no callback was sent.
+    #[error("invalid callbacks request; no callback was sent")]
+    InvalidCallbacks(Vec<CallbackProblem>),
     /// A control request body over the limit.
     #[error("request body is larger than {limit} bytes")]
     BodyTooLarge { limit: usize },
@@ -56,6 +67,7 @@ impl Rejection {
             Rejection::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Rejection::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::InvalidBehavior(_)
+            | Rejection::InvalidCallbacks(_)
             | Rejection::BodyRead(_)
             | Rejection::InvalidDownloadSize { .. } => StatusCode::BAD_REQUEST,
         }
@@ -91,7 +103,9 @@ pub(crate) fn injected_failure(name: &UpstreamName, status: StatusCode) -> Respo
         "upstream": name.as_str(),
         "status": status.as_u16(),
     });
-    json(name, status, &body)
+    let mut response = json(name, status, &body);
+    response.extensions_mut().insert(InjectedFailure);
+    response
 }
 
 /// The answer to a refused request: status from [`Rejection::status`], details in JSON.
@@ -100,14 +114,24 @@ pub(crate) fn rejection(name: &UpstreamName, rejection: &Rejection) -> Response<
         "error": rejection.to_string(),
         "upstream": name.as_str(),
     });
-    if let (Rejection::InvalidBehavior(problems), Some(fields)) = (rejection, body.as_object_mut())
-    {
-        let problems = problems
-            .iter()
-            .map(|problem| json!({ "field": problem.field(), "message": problem.to_string() }))
-            .collect::<Vec<_>>();
-        fields.insert("problems".into(), problems.into());
-        fields.insert("allowed_fields".into(), FIELDS.to_vec().into());
+    match (rejection, body.as_object_mut()) {
+        (Rejection::InvalidBehavior(problems), Some(fields)) => {
+            let problems = problems
+                .iter()
+                .map(|problem| json!({ "field": problem.field(), "message": problem.to_string() }))
+                .collect::<Vec<_>>();
+            fields.insert("problems".into(), problems.into());
+            fields.insert("allowed_fields".into(), FIELDS.to_vec().into());
+        }
+        (Rejection::InvalidCallbacks(problems), Some(fields)) => {
+            let problems = problems
+                .iter()
+                .map(|problem| json!({ "field": problem.field(), "message": problem.to_string() }))
+                .collect::<Vec<_>>();
+            fields.insert("problems".into(), problems.into());
+            fields.insert("expected".into(), CallbackProblem::EXPECTED.into());
+        }
+        _ => {}
     }
     let mut response = json(name, rejection.status(), &body);
     if let Rejection::MethodNotAllowed { allow, .. } = rejection {

@@ -1,39 +1,57 @@
-//! Routes each request to control, health or echo, applying the behavior where it belongs.
+//! Routes each request to control, callbacks, health or echo, applying the behavior where it
+//! belongs, inside the request's server span.
 
 use std::error::Error;
 
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body as HttpBody;
+use opentelemetry_sdk::trace::SdkTracer;
 use serde_json::json;
 use tracing::debug;
 
 use super::behavior::Behavior;
+use super::callbacks::{self, Callbacks};
 use super::control;
 use super::echo;
 use super::faults::Faults;
 use super::name::UpstreamName;
 use super::respond::{self, Body, Rejection};
+use super::trace::RequestTrace;
 
 const HEALTH_PATH: &str = "/healthz";
 
-/// One named upstream: its behavior switch and how it answers.
+/// One named upstream: its behavior switch, its tracer, and how it answers.
 #[derive(Debug)]
 pub(crate) struct Upstream {
     name: UpstreamName,
     faults: Faults,
+    tracer: SdkTracer,
+    callbacks: Callbacks,
 }
 
 // === impl Upstream ===
 
 impl Upstream {
-    pub(crate) fn new(name: UpstreamName, behavior: Behavior, seed: u64) -> Self {
+    pub(crate) fn new(
+        name: UpstreamName,
+        behavior: Behavior,
+        seed: u64,
+        tracer: SdkTracer,
+        callbacks: Callbacks,
+    ) -> Self {
         Upstream {
             name,
             faults: Faults::new(behavior, seed),
+            tracer,
+            callbacks,
         }
     }
 
     /// Answers any request; never fails (refusals become JSON error responses here).
+    ///
+    /// Every request except the behavior switch gets a server span that continues the
+    /// caller's trace; it covers the wait for the response head (hang and latency included,
+    /// a streamed download body not).
     ///
     /// Generic over the body so tests can drive it without sockets.
     pub(crate) async fn handle<B>(&self, request: Request<B>) -> Response<Body>
@@ -43,13 +61,34 @@ impl Upstream {
     {
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
-        let result = if control::is_control(&path) {
+        if control::is_behavior(&path) {
+            let result = control::handle(&self.name, &self.faults, request).await;
+            return self.answer(&method, &path, result);
+        }
+
+        let trace =
+            RequestTrace::start(&self.tracer, &self.name, &method, &path, request.headers());
+        let result = if path == callbacks::PATH {
+            self.callbacks.handle(&self.name, &trace, request).await
+        } else if control::is_control(&path) {
             control::handle(&self.name, &self.faults, request).await
         } else if path == HEALTH_PATH && matches!(method, Method::GET | Method::HEAD) {
             Ok(self.health().await)
         } else {
             self.echo(request).await
         };
+        let response = self.answer(&method, &path, result);
+        trace.finish(&response);
+        response
+    }
+
+    /// Turns a refusal into its response, and logs the outcome.
+    fn answer(
+        &self,
+        method: &Method,
+        path: &str,
+        result: Result<Response<Body>, Rejection>,
+    ) -> Response<Body> {
         let response = result.unwrap_or_else(|rejection| {
             debug!(%method, %path, error = %rejection, "Refused");
             respond::rejection(&self.name, &rejection)
@@ -100,6 +139,7 @@ mod tests {
 
     use bytes::Bytes;
     use http_body_util::{BodyExt, Full};
+    use observability::telemetry::{FileSettings, Settings, Telemetry};
     use serde_json::Value;
 
     use super::*;
@@ -114,7 +154,10 @@ mod tests {
             hang,
             healthy: true,
         };
-        Upstream::new("users".parse().unwrap(), behavior, 1)
+        let settings = Settings::resolve(&FileSettings::default(), "test", |_| None).unwrap();
+        let tracer = Telemetry::start(&settings).unwrap().tracer().clone();
+        let callbacks = Callbacks::new(tracer.clone(), None, Duration::from_secs(1));
+        Upstream::new("users".parse().unwrap(), behavior, 1, tracer, callbacks)
     }
 
     async fn call(

@@ -5,6 +5,9 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod collector;
+pub mod recorder;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::process::{ExitStatus, Stdio};
@@ -63,12 +66,13 @@ pub struct Finished {
     pub stderr: String,
 }
 
-/// A `chaos` command with the caller's environment stripped of `CHAOS_*` variables, so a
-/// developer's shell cannot change what a test sees.
+/// A `chaos` command with the caller's environment stripped of `CHAOS_*` and `OTEL_*`
+/// variables, so a developer's shell cannot change what a test sees (or where spans go).
 pub fn chaos_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_chaos"));
     for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("CHAOS_") {
+        let key_text = key.to_string_lossy();
+        if key_text.starts_with("CHAOS_") || key_text.starts_with("OTEL_") {
             command.env_remove(key);
         }
     }
