@@ -137,7 +137,6 @@ pub async fn run(
         })?,
     };
 
-    let drain_timeout = config.shutdown.drain_timeout;
     let reload_settings = config.reload.clone();
     let settings = Settings::resolve(&config.telemetry.traces, "gateway", |k| {
         std::env::var(k).ok()
@@ -187,7 +186,7 @@ pub async fn run(
             admin,
             move |request, _peer| admin::handle(Arc::clone(&state), Arc::clone(&reloader), request),
             async move { stop.cancelled().await },
-            std::time::Duration::from_secs(1),
+            || std::time::Duration::from_secs(1),
         ))
     };
 
@@ -195,6 +194,7 @@ pub async fn run(
     on_bound(bound);
     let data_state = Arc::clone(&state);
     let drain_state = Arc::clone(&state);
+    let timeout_state = Arc::clone(&state);
     let outcome = server::serve(
         "data",
         data,
@@ -205,7 +205,7 @@ pub async fn run(
             drain_state.start_draining();
             info!("Shutdown requested");
         },
-        drain_timeout,
+        move || timeout_state.runtime().config.shutdown.drain_timeout,
     )
     .await;
 

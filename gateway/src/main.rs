@@ -56,20 +56,32 @@ fn run(path: &std::path::Path, worker_threads: Option<std::num::NonZeroUsize>) -
             return ExitCode::from(1);
         }
     };
-    let result = runtime.block_on(gateway::run(path, shutdown_signal(), |bound| {
-        let mut out = std::io::stdout().lock();
-        // Tests and scripts read this line to learn the bound ports.
-        let _ = writeln!(out, "listening data={} admin={}", bound.data, bound.admin);
-        let _ = out.flush();
-    }));
+    let result = runtime.block_on(async {
+        // Handlers first: a signal arriving right after the `listening` line must start a
+        // drain, not kill the process with the default action.
+        let shutdown = shutdown_signal()?;
+        Ok::<_, std::io::Error>(
+            gateway::run(path, shutdown, |bound| {
+                let mut out = std::io::stdout().lock();
+                // Tests and scripts read this line to learn the bound ports.
+                let _ = writeln!(out, "listening data={} admin={}", bound.data, bound.admin);
+                let _ = out.flush();
+            })
+            .await,
+        )
+    });
     match result {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(gateway::RunError::Config(error)) => {
+        Ok(Ok(_)) => ExitCode::SUCCESS,
+        Ok(Err(gateway::RunError::Config(error))) => {
             report(&error);
             ExitCode::from(2)
         }
-        Err(error) => {
+        Ok(Err(error)) => {
             eprintln!("gateway: {}", gateway::error_chain(&error));
+            ExitCode::from(1)
+        }
+        Err(error) => {
+            eprintln!("gateway: cannot install signal handlers: {error}");
             ExitCode::from(1)
         }
     }
@@ -88,22 +100,15 @@ fn report(error: &LoadError) {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+/// Installs SIGTERM and SIGINT handlers now; the returned future resolves on either.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-        _ => {
-            // Without signal handlers the process can still be killed; Ctrl-C via tokio.
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+    })
 }

@@ -7,6 +7,7 @@
 //! would drop connections). Every reload, applied or rejected, is counted in
 //! `gateway_config_reloads_total{outcome}` and recorded as a `config.reload` evidence span.
 
+use std::ffi::OsString;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -159,10 +160,14 @@ impl Reloader {
         if config.telemetry != running.config.telemetry {
             warn!("Telemetry settings changed in the config; they apply after a restart");
         }
+        if config.reload != running.config.reload {
+            warn!("Reload settings changed in the config; they apply after a restart");
+        }
         // Keep what only a restart can change, so the admin view shows what is in effect.
         config.listen = running.config.listen;
         config.admin.listen = running.config.admin.listen;
         config.telemetry = running.config.telemetry.clone();
+        config.reload = running.config.reload.clone();
         let outcome = self.state.apply(config);
         *applied = digest;
         Ok(Some(outcome))
@@ -200,24 +205,42 @@ pub(crate) fn spawn_sighup(
 /// Watches the config file's folder and reloads once events have been quiet for `debounce`.
 ///
 /// The folder, not the file, is watched: editors and Kubernetes ConfigMaps replace the file
-/// (rename or symlink swap), which a watch on the file itself would miss. Events for other
-/// files cost one read and a hash comparison.
+/// (rename or symlink swap), which a watch on the file itself would miss. Only events naming
+/// the config file (or its symlink target, or a ConfigMap's `..data` swap) count, so other
+/// files written in the same folder (logs, say) neither trigger nor delay a reload. A burst
+/// of events waits at most four debounce periods, so a file rewritten continuously is still
+/// picked up.
 pub(crate) fn spawn_watcher(
     reloader: Arc<Reloader>,
     debounce: Duration,
     cancel: CancellationToken,
 ) -> notify::Result<()> {
+    let mut names: Vec<OsString> = vec![OsString::from("..data")];
+    names.extend(reloader.path.file_name().map(ToOwned::to_owned));
+    let mut folders = vec![parent_folder(&reloader.path)];
+    // A config path that is a symlink (outside Kubernetes' layout) changes at its target.
+    if let Ok(target) = std::fs::canonicalize(&reloader.path)
+        && target != reloader.path
+    {
+        names.extend(target.file_name().map(ToOwned::to_owned));
+        folders.push(parent_folder(&target));
+    }
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok() {
+        let relevant = event.is_ok_and(|e| {
+            e.paths
+                .iter()
+                .any(|p| p.file_name().is_some_and(|n| names.iter().any(|m| m == n)))
+        });
+        if relevant {
             let _ = tx.send(());
         }
     })?;
-    let folder = match reloader.path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    watcher.watch(&folder, RecursiveMode::NonRecursive)?;
+    folders.sort();
+    folders.dedup();
+    for folder in &folders {
+        watcher.watch(folder, RecursiveMode::NonRecursive)?;
+    }
     tokio::spawn(
         async move {
             // The watcher lives as long as this task.
@@ -227,12 +250,16 @@ pub(crate) fn spawn_watcher(
                     () = cancel.cancelled() => return,
                     event = rx.recv() => if event.is_none() { return },
                 }
-                // Debounce: wait for a quiet period so a half-written file is not read.
+                // Debounce: wait for a quiet period so a half-written file is not read, but
+                // not forever.
+                let give_up = tokio::time::Instant::now() + debounce * 4;
                 loop {
-                    match tokio::time::timeout(debounce, rx.recv()).await {
-                        Ok(Some(())) => continue,
+                    let wait = debounce
+                        .min(give_up.saturating_duration_since(tokio::time::Instant::now()));
+                    match tokio::time::timeout(wait, rx.recv()).await {
+                        Ok(Some(())) if tokio::time::Instant::now() < give_up => continue,
+                        Ok(Some(())) | Err(_) => break,
                         Ok(None) => return,
-                        Err(_quiet) => break,
                     }
                 }
                 let _ = reloader.reload_if_changed().await;
@@ -241,4 +268,11 @@ pub(crate) fn spawn_watcher(
         .instrument(info_span!("reload", trigger = "file")),
     );
     Ok(())
+}
+
+fn parent_folder(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
 }

@@ -27,14 +27,14 @@ pub enum DrainOutcome {
 }
 
 /// Serves `listener` with `handler` until `shutdown` resolves, then stops accepting and waits
-/// up to `drain_timeout` for in-flight requests. HTTP/1.1 connections get `Connection: close`
+/// up to `drain_timeout()` (read then, so a reloaded value applies) for in-flight requests. HTTP/1.1 connections get `Connection: close`
 /// on their last response and HTTP/2 connections a GOAWAY.
 pub(crate) async fn serve<H, F>(
     name: &'static str,
     listener: TcpListener,
     handler: H,
     shutdown: impl Future<Output = ()>,
-    drain_timeout: Duration,
+    drain_timeout: impl FnOnce() -> Duration,
 ) -> DrainOutcome
 where
     H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
@@ -78,6 +78,7 @@ where
         });
     }
     drop(listener);
+    let drain_timeout = drain_timeout();
     info!(listener = name, timeout = ?drain_timeout, "Draining connections");
     tokio::select! {
         () = graceful.shutdown() => DrainOutcome::Complete,

@@ -2,6 +2,7 @@
 //! of errors into responses; it records the request's server span, metrics and access log.
 //! It never fails: every outcome is a response.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -19,7 +20,7 @@ use crate::instrument::{RequestTrace, SpanEnd, fail};
 use crate::metrics::{Method, RequestLabels, RouteLabels};
 use crate::proxy::body::{EndGuard, ProxyBody};
 use crate::proxy::prepare;
-use crate::routing::{RequestView, request_host};
+use crate::routing::{RequestView, normalize_path, request_host};
 use crate::state::GatewayState;
 
 /// Proxies one request from `client`.
@@ -40,14 +41,21 @@ where
     request.extensions_mut().insert(trace.clone());
 
     let runtime = state.runtime();
-    let host = request_host(request.uri(), request.headers());
-    let view = RequestView {
-        host: host.as_deref(),
-        path: &path,
-        method: &method,
-        headers: request.headers(),
+    // Route, rewrite and forward one form of the path: the normalised one.
+    let normal = normalize_path(&path).map(Cow::into_owned);
+    let route = match &normal {
+        Ok(normal) => {
+            let host = request_host(request.uri(), request.headers());
+            let view = RequestView {
+                host: host.as_deref(),
+                path: normal,
+                method: &method,
+                headers: request.headers(),
+            };
+            runtime.table.find(&view).cloned()
+        }
+        Err(_) => None,
     };
-    let route = runtime.table.find(&view).cloned();
     let route_label = route
         .as_ref()
         .map_or_else(|| instruments.no_route_label(), |r| Arc::clone(&r.label));
@@ -60,12 +68,13 @@ where
         })
         .clone();
     in_flight.inc();
-    let result = match &route {
-        None => Err(ProxyError::NoRoute {
+    let result = match (&route, normal) {
+        (_, Err(rejection)) => Err(ProxyError::BadPath(rejection)),
+        (None, Ok(_)) => Err(ProxyError::NoRoute {
             method: method.clone(),
             path: path.clone(),
         }),
-        Some(route) => match prepare(&route.config, request, client) {
+        (Some(route), Ok(normal)) => match prepare(&route.config, request, &normal, client) {
             Ok(prepared) => route.service.clone().oneshot(prepared).await,
             Err(e) => Err(e),
         },

@@ -7,13 +7,10 @@
 mod client_support;
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use client_support::{Answer, SilentServer, StubServer, closed_port_url};
+use e2e_tests::Prometheus;
 use observability::client::{
     ClientError, Labels, MetricSet, Point, PrometheusClient, QueryValue, RangeSeries, VectorSample,
 };
@@ -57,7 +54,7 @@ gateway_http_request_duration_seconds_count{route=\"orders\"} 17
 
 /// Prometheus accepts sub-second intervals (100 ms was verified with 2.42); 200 ms keeps the
 /// wait for the first scrape short without loading the machine.
-const SCRAPE_INTERVAL: &str = "200ms";
+const SCRAPE_INTERVAL: Duration = Duration::from_millis(200);
 const STARTUP_BUDGET: Duration = Duration::from_secs(30);
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -67,138 +64,9 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
         .collect()
 }
 
-/// The `prometheus` binary: `$PROMETHEUS_BIN`, else the first on `PATH`. Missing is a test
-/// failure, not a skip: CI installs the package, so absence means a broken environment.
-fn prometheus_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("PROMETHEUS_BIN") {
-        return path.into();
-    }
-    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .map(|dir| dir.join("prometheus"))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "the `prometheus` binary is required by this test and is not on PATH (nor in \
-                 $PROMETHEUS_BIN); install it with `apt-get install --no-install-recommends \
-                 prometheus` (Debian 2.42, as CI does)"
-            )
-        })
-}
-
-/// A Prometheus child process on a free loopback port with throw-away storage; killed on drop.
-struct PrometheusProcess {
-    child: Child,
-    url: String,
-    log_path: PathBuf,
-    // Removed after `child` is killed (fields drop after `Drop::drop` runs).
-    _dir: tempfile::TempDir,
-}
-
-enum Startup {
-    Ready,
-    Exited(String),
-}
-
-impl PrometheusProcess {
-    async fn start(target: SocketAddr) -> Self {
-        let binary = prometheus_binary();
-        // The port is free when probed but could be taken before Prometheus binds it: retry
-        // on that specific failure only.
-        for _ in 0..5 {
-            let mut process = Self::spawn(&binary, target);
-            match process.wait_ready().await {
-                Startup::Ready => return process,
-                Startup::Exited(log) if log.contains("address already in use") => continue,
-                Startup::Exited(log) => panic!("prometheus exited during startup:\n{log}"),
-            }
-        }
-        panic!("prometheus could not bind a free port in 5 attempts");
-    }
-
-    fn spawn(binary: &PathBuf, target: SocketAddr) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: {SCRAPE_INTERVAL}\n  scrape_timeout: {SCRAPE_INTERVAL}\n\
-                 scrape_configs:\n  - job_name: gateway\n    static_configs:\n      - targets: ['{target}']\n"
-            ),
-        )
-        .unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log_path = dir.path().join("prometheus.log");
-        let log = File::create(&log_path).unwrap();
-        let child = Command::new(binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg("--storage.tsdb.retention.time=1h")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            log_path,
-            _dir: dir,
-        }
-    }
-
-    async fn wait_ready(&mut self) -> Startup {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(1))
-            .build()
-            .unwrap();
-        let ready = format!("{}/-/ready", self.url);
-        let deadline = Instant::now() + STARTUP_BUDGET;
-        while Instant::now() < deadline {
-            if self.child.try_wait().unwrap().is_some() {
-                return Startup::Exited(self.log());
-            }
-            if http
-                .get(&ready)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return Startup::Ready;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!(
-            "prometheus not ready after {STARTUP_BUDGET:?}:\n{}",
-            self.log()
-        );
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log_path).unwrap_or_default()
-    }
-}
-
-impl Drop for PrometheusProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Polls `up` until the test target has been scraped successfully; returns the query time
 /// that saw it (every series of that scrape has a sample at or before it).
-async fn wait_for_first_scrape(
-    client: &PrometheusClient,
-    prometheus: &PrometheusProcess,
-) -> SystemTime {
+async fn wait_for_first_scrape(client: &PrometheusClient, prometheus: &Prometheus) -> SystemTime {
     let deadline = Instant::now() + STARTUP_BUDGET;
     while Instant::now() < deadline {
         let at = SystemTime::now();
@@ -230,8 +98,8 @@ async fn real_prometheus_query_api_decodes_into_typed_values() {
         Answer::text(200, "text/plain; version=0.0.4; charset=utf-8", METRICS),
     )])
     .await;
-    let prometheus = PrometheusProcess::start(target.addr).await;
-    let client = PrometheusClient::new(&prometheus.url, Duration::from_secs(10)).unwrap();
+    let prometheus = Prometheus::start(target.addr, SCRAPE_INTERVAL).await;
+    let client = PrometheusClient::new(prometheus.url(), Duration::from_secs(10)).unwrap();
     let scraped_at = whole_millis(wait_for_first_scrape(&client, &prometheus).await);
     let instance = target.addr.to_string();
 
@@ -243,7 +111,7 @@ async fn real_prometheus_query_api_decodes_into_typed_values() {
             labels: labels(&[
                 ("__name__", "up"),
                 ("instance", &instance),
-                ("job", "gateway")
+                ("job", "target")
             ]),
             point: Point {
                 timestamp: unix_seconds(scraped_at),
@@ -269,7 +137,7 @@ async fn real_prometheus_query_api_decodes_into_typed_values() {
         let pairs = [
             ("__name__", "gateway_http_requests_total"),
             ("instance", instance.as_str()),
-            ("job", "gateway"),
+            ("job", "target"),
             ("method", method),
             ("route", route),
             ("status_class", class),

@@ -39,6 +39,9 @@ pub enum ProxyError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The path is refused by the normalisation policy (400).
+    #[error("bad request path")]
+    BadPath(#[from] crate::routing::PathRejection),
     /// The upstream has no endpoint that may take traffic (503).
     #[error("upstream {upstream} has no healthy endpoint")]
     NoHealthyEndpoint {
@@ -94,7 +97,7 @@ impl ProxyError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::NoRoute { .. } => "no_route",
-            Self::BadRequest { .. } => "bad_request",
+            Self::BadRequest { .. } | Self::BadPath(_) => "bad_request",
             Self::NoHealthyEndpoint { .. } => "no_healthy_endpoint",
             Self::Connect { .. } => "connect_failure",
             Self::UpstreamIo { .. } => "upstream_io",

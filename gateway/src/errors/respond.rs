@@ -13,7 +13,9 @@ use crate::proxy::body::ProxyBody;
 pub(crate) fn respond(error: &ProxyError) -> Response<ProxyBody> {
     let (status, message) = match error {
         ProxyError::NoRoute { .. } => (StatusCode::NOT_FOUND, "no route matches this request"),
-        ProxyError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "malformed request"),
+        ProxyError::BadRequest { .. } | ProxyError::BadPath(_) => {
+            (StatusCode::BAD_REQUEST, "malformed request")
+        }
         ProxyError::NoHealthyEndpoint { .. } => (
             StatusCode::SERVICE_UNAVAILABLE,
             "no healthy upstream endpoint",

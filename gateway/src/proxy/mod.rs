@@ -19,10 +19,12 @@ use crate::route::{HostHeader, RouteConfig};
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientAddr(pub(crate) SocketAddr);
 
-/// Turns the client's request into the one the route's stack sends upstream.
+/// Turns the client's request into the one the route's stack sends upstream; `path` is the
+/// normalised path the route matched.
 pub(crate) fn prepare<B>(
     route: &RouteConfig,
     request: Request<B>,
+    path: &str,
     client: SocketAddr,
 ) -> Result<Request<ProxyBody>, ProxyError>
 where
@@ -38,7 +40,6 @@ where
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
 
-    let path = parts.uri.path();
     let rewritten = match &route.rewrite {
         Some(rewrite) => rewrite.apply(path),
         None => std::borrow::Cow::Borrowed(path),

@@ -22,8 +22,9 @@
 //! * `headers`: every matcher (exact value, value prefix, present, absent); for a repeated
 //!   header, any of its values may satisfy it.
 //!
-//! Paths are matched exactly as the client sent them (no dot-segment removal or slash
-//! merging yet), and the string that was matched is the one rewritten and forwarded.
+//! Paths are normalised once before matching ([`normalize_path`]: dot segments removed,
+//! slashes merged, encoded slashes refused), and the normalised string that was matched is
+//! the one rewritten and forwarded.
 //!
 //! # Which route wins
 //!
@@ -73,6 +74,7 @@
 mod header;
 mod host;
 mod index;
+mod normalize;
 mod path;
 mod priority;
 mod rewrite;
@@ -83,6 +85,7 @@ mod tests;
 
 pub use header::{HeaderMatcher, HeaderMatcherError, HeaderRule};
 pub use host::{HostPattern, HostPatternError, request_host};
+pub use normalize::{PathRejection, normalize_path};
 pub use path::{PathError, PathMatch, PathPattern};
 pub use rewrite::{Rewrite, RewriteError};
 pub use table::{RankedRoute, RequestView, RouteMatch, RouteTable};
