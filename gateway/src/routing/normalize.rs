@@ -214,7 +214,7 @@ mod tests {
             let normal = norm(&path);
             prop_assert!(normal.starts_with('/'));
             prop_assert!(is_normal(&normal), "{normal}");
-            prop_assert_eq!(norm(&normal), normal.clone(), "normalising twice changes nothing");
+            prop_assert_eq!(norm(&normal), normal, "normalising twice changes nothing");
         }
     }
 }
