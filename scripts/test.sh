@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages whose programs the tests run, as "package:program".
 PACKAGES=(
-  "iproute2:ip"
+  "prometheus:prometheus"
+  "prometheus:promtool"
 )
 
 missing=()
@@ -20,6 +21,10 @@ if ((${#missing[@]})); then
     echo "installing: ${missing[*]}" >&2
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Debian starts packaged services where it can; the tests start their own instances.
+    for service in "${missing[@]}"; do
+      service "$service" stop >/dev/null 2>&1 || true
+    done
   else
     echo "missing packages: ${missing[*]} (run this script as root once, or apt-get install them)" >&2
     exit 3
