@@ -3,7 +3,11 @@
 # (b) through nginx as a reverse proxy, (c) through the gateway with one
 # worker thread. See bench/README.md for the layout and how to read results.
 #
-# Usage: bench/proxy.sh [--no-build] [--json FILE]
+# Usage: bench/proxy.sh [--no-build] [--tracing] [--json FILE]
+#
+# --tracing adds two gateway cases exporting traces over OTLP to the embedded
+# trace store (`chaos traces`, on the upstream's CPU): 1% and 100% of new
+# traces sampled. The plain gateway case has trace export off.
 #
 # Environment (defaults in brackets):
 #   BENCH_PROXY_CPU [0]     CPU of the proxy under test (and of the upstream in the direct case)
@@ -96,10 +100,12 @@ trap 'exit 143' TERM
 # === arguments and environment checks ===
 
 BUILD=1
+TRACING=0
 JSON_OUT=
 while (($#)); do
     case $1 in
         --no-build) BUILD=0 ;;
+        --tracing) TRACING=1 ;;
         --json)
             (($# >= 2)) || die 2 "--json needs a file"
             JSON_OUT=$2
@@ -143,11 +149,13 @@ for cpu in "$PROXY_CPU" "$CLIENT_CPU" "$UPSTREAM_CPU"; do
 done
 
 GATEWAY_BIN=${CARGO_TARGET_DIR:-$ROOT_DIR/target}/release/gateway
+CHAOS_BIN=${CARGO_TARGET_DIR:-$ROOT_DIR/target}/release/chaos
 if ((BUILD)); then
-    log "building the gateway (release)"
-    (cd "$ROOT_DIR" && cargo build --release -p gateway) || die 3 "cargo build failed"
+    log "building the gateway and chaos (release)"
+    (cd "$ROOT_DIR" && cargo build --release -p gateway -p chaos) || die 3 "cargo build failed"
 fi
 [[ -x $GATEWAY_BIN ]] || die 3 "no gateway binary at $GATEWAY_BIN (run without --no-build)"
+((TRACING == 0)) || [[ -x $CHAOS_BIN ]] || die 3 "no chaos binary at $CHAOS_BIN (run without --no-build)"
 
 RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/gateway-bench.XXXXXX")
 
@@ -245,9 +253,9 @@ start_nginx() { # TEMPLATE NAME CPU PORT [KEY=VALUE...]; sets STARTED_PID
     wait_http "http://127.0.0.1:$port/" "$STARTED_PID" "$name nginx"
 }
 
-start_gateway() { # CPU UPSTREAM_PORT; sets STARTED_PID and GATEWAY_ADDR
+start_gateway() { # CPU UPSTREAM_PORT [TRACING_YAML]; sets STARTED_PID and GATEWAY_ADDR
     local cpu=$1 conf=$RUN_DIR/gateway.yaml out=$RUN_DIR/gateway.out line i
-    render "$BENCH_DIR/gateway.yaml" "$conf" UPSTREAM_PORT="$2"
+    render "$BENCH_DIR/gateway.yaml" "$conf" UPSTREAM_PORT="$2" TRACING="${3:-}"
     "$GATEWAY_BIN" validate --config "$conf" >/dev/null 2>"$RUN_DIR/gateway.validate" ||
         die 3 "gateway rejected $conf: $(cat "$RUN_DIR/gateway.validate")"
     # A RUST_LOG left in the caller's shell (say, debug) would turn this into
@@ -269,6 +277,24 @@ start_gateway() { # CPU UPSTREAM_PORT; sets STARTED_PID and GATEWAY_ADDR
     done
     [[ -n $GATEWAY_ADDR ]] || die 3 "gateway printed no 'listening' line within 10s"
     wait_http "http://$GATEWAY_ADDR/" "$STARTED_PID" gateway
+}
+
+start_trace_store() { # CPU; sets STARTED_PID and OTLP_ADDR
+    local out=$RUN_DIR/traces.out line i
+    taskset -c "$1" "$CHAOS_BIN" traces --otlp-listen 127.0.0.1:0 --query-listen 127.0.0.1:0 \
+        >"$out" 2>"$RUN_DIR/traces.log" &
+    STARTED_PID=$!
+    PIDS+=("$STARTED_PID")
+    OTLP_ADDR=
+    for ((i = 0; i < 100; i++)); do
+        line=$(grep -m1 '^listening ' "$out" || true)
+        if [[ $line =~ otlp=([^ ]+) ]]; then
+            OTLP_ADDR=${BASH_REMATCH[1]}
+            return
+        fi
+        sleep 0.1
+    done
+    die 3 "chaos traces printed no 'listening' line within 10s"
 }
 
 # Runs a command in the background and waits for it: bash defers traps while
@@ -413,6 +439,26 @@ gateway_pid=$STARTED_PID
 check_response "http://$GATEWAY_ADDR$URL_PATH" gateway
 run_wrk gateway "http://$GATEWAY_ADDR$URL_PATH" "$gateway_pid"
 stop "$gateway_pid"
+CASES=(direct nginx gateway)
+
+# (d) Optional: the gateway exporting traces at 1% and 100% of new traces.
+if ((TRACING)); then
+    start_trace_store "$UPSTREAM_CPU"
+    store_pid=$STARTED_PID
+    for pct in 1 100; do
+        ratio_value=$(awk -v p="$pct" 'BEGIN { printf "%.2f", p / 100 }')
+        tracing="  otlp_endpoint: http://$OTLP_ADDR
+  sampling_ratio: $ratio_value
+  export_interval: 1s"
+        start_gateway "$PROXY_CPU" "$upstream_port" "$tracing"
+        gateway_pid=$STARTED_PID
+        check_response "http://$GATEWAY_ADDR$URL_PATH" "gateway (tracing $pct%)"
+        run_wrk "gateway_${pct}pct" "http://$GATEWAY_ADDR$URL_PATH" "$gateway_pid"
+        stop "$gateway_pid"
+        CASES+=("gateway_${pct}pct")
+    done
+    stop "$store_pid"
+fi
 kill -0 "$upstream_pid" 2>/dev/null || die 3 "the upstream died during the proxied runs"
 stop "$upstream_pid"
 
@@ -421,14 +467,18 @@ stop "$upstream_pid"
 vs_nginx=$(ratio "${RPS[gateway]}" "${RPS[nginx]}")
 vs_direct=$(ratio "${RPS[gateway]}" "${RPS[direct]}")
 
-row() { printf '%-8s %12s %9s %9s %11s %11s %14s\n' "$@"; }
+row() { printf '%-16s %12s %9s %9s %11s %11s %14s\n' "$@"; }
 row case req/s 'p50 ms' 'p99 ms' 'server cpu%' 'client cpu%' 'socket errors'
-for name in direct nginx gateway; do
+for name in "${CASES[@]}"; do
     row "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" \
         "${SERVER_BUSY[$name]}" "${CLIENT_BUSY[$name]}" "${ERRORS[$name]}"
 done
 printf '\nreq/s ratio gateway/nginx:  %s\n' "$vs_nginx"
 printf 'req/s ratio gateway/direct: %s\n' "$vs_direct"
+if ((TRACING)); then
+    printf 'req/s ratio tracing 1%%/off:   %s\n' "$(ratio "${RPS[gateway_1pct]}" "${RPS[gateway]}")"
+    printf 'req/s ratio tracing 100%%/off: %s\n' "$(ratio "${RPS[gateway_100pct]}" "${RPS[gateway]}")"
+fi
 printf '(%s per case, %s connections, 1 wrk thread; CPUs proxy=%s client=%s upstream=%s)\n' \
     "$DURATION" "$CONNECTIONS" "$PROXY_CPU" "$CLIENT_CPU" "$UPSTREAM_CPU"
 
@@ -441,8 +491,9 @@ if [[ -n $JSON_OUT ]]; then
             "$PROXY_CPU" "$CLIENT_CPU" "$UPSTREAM_CPU"
         printf '  "cases": [\n'
         sep=,
-        for name in direct nginx gateway; do
-            [[ $name == gateway ]] && sep=
+        last=${CASES[${#CASES[@]}-1]}
+        for name in "${CASES[@]}"; do
+            [[ $name == "$last" ]] && sep=
             printf '    {"case": "%s", "requests_per_second": %s, "p50_ms": %s, "p99_ms": %s, ' \
                 "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}"
             printf '"server_cpu_percent": %s, "client_cpu_percent": %s, "socket_errors": %s}%s\n' \
