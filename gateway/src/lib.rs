@@ -28,6 +28,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+pub mod classify;
 pub mod balance;
 pub mod config;
 mod errors;

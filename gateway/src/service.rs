@@ -2,7 +2,6 @@
 //! of errors into responses; it records the request's server span, metrics and access log.
 //! It never fails: every outcome is a response.
 
-use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -42,7 +41,7 @@ where
 
     let runtime = state.runtime();
     // Route, rewrite and forward one form of the path: the normalised one.
-    let normal = normalize_path(&path).map(Cow::into_owned);
+    let normal = normalize_path(&path);
     let route = match &normal {
         Ok(normal) => {
             let host = request_host(request.uri(), request.headers());

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::uri::{Authority, Scheme, Uri};
+use http::uri::{Scheme, Uri};
 use http::{HeaderValue, Request, Response, header};
 use observability::names::{attr, outcome};
 use opentelemetry::KeyValue;
@@ -87,11 +87,10 @@ impl Forward {
         })?;
         let address = endpoint.address().to_owned();
         let upstream = self.upstream.name().to_owned();
-        let authority: Authority = address.parse().map_err(|e| ProxyError::Connect {
-            upstream: upstream.clone(),
-            endpoint: address.clone(),
-            source: Box::new(e),
-        })?;
+        let Some(authority) = endpoint.authority().cloned() else {
+            let source = format!("endpoint address {address} is not a URI authority").into();
+            return Err(ProxyError::Connect { upstream, endpoint: address, source });
+        };
         let mut parts = http::uri::Parts::default();
         parts.scheme = Some(Scheme::HTTP);
         parts.authority = Some(authority);

@@ -16,6 +16,8 @@ use crate::balance::PeakEwma;
 #[derive(Debug)]
 pub struct Endpoint {
     address: String,
+    /// `address` parsed once, for the request URI of every attempt.
+    authority: Option<http::uri::Authority>,
     weight: u32,
     in_flight: AtomicUsize,
     healthy: AtomicBool,
@@ -30,8 +32,10 @@ impl Endpoint {
     ///
     /// `address` is `host:port`; `weight` is at least 1 (validated config guarantees it).
     pub(crate) fn new(address: impl Into<String>, weight: u32, latency: PeakEwma) -> Self {
+        let address = address.into();
         Self {
-            address: address.into(),
+            authority: address.parse().ok(),
+            address,
             weight: weight.max(1),
             in_flight: AtomicUsize::new(0),
             healthy: AtomicBool::new(true),
@@ -43,6 +47,11 @@ impl Endpoint {
     /// `host:port` the gateway connects to.
     pub fn address(&self) -> &str {
         &self.address
+    }
+
+    /// The address as a URI authority (`None` only for an address validation would reject).
+    pub(crate) fn authority(&self) -> Option<&http::uri::Authority> {
+        self.authority.as_ref()
     }
 
     /// Relative weight for weighted balancers (at least 1).
