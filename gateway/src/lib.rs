@@ -30,6 +30,7 @@
 mod admin;
 pub mod classify;
 pub mod balance;
+pub mod breaker;
 pub mod config;
 mod errors;
 pub mod fallback;
