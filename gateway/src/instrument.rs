@@ -28,7 +28,12 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracer;
 
-use crate::metrics::{Metrics, Name, ReasonLabels};
+use crate::breaker::Transition;
+use crate::metrics::{
+    BreakerLabels, BreakerTransitionLabels, EndpointLabels, Metrics, Name, ReasonLabels,
+};
+use crate::outlier::{Ejection, EjectionReason, Uneject};
+use crate::upstream::Upstream;
 
 /// What every component records into: metrics, the tracer, and log switches.
 #[derive(Debug)]
@@ -142,6 +147,129 @@ impl Instruments {
         let state = trace.map(|t| t.state.clone()).unwrap_or_default();
         inject(cx.span().span_context(), state, headers);
         cx
+    }
+
+    /// An outlier ejection: the ejected gauge, the ejections counter, an `endpoint.ejected`
+    /// span and a log line (plus the return it reports, if any).
+    pub(crate) fn ejected(&self, upstream: &Upstream, ejection: &Ejection) {
+        if let Some(returned) = &ejection.returned {
+            self.returned(upstream, returned);
+        }
+        let Some(endpoint) = upstream.endpoints().get(ejection.endpoint) else {
+            return;
+        };
+        let labels = EndpointLabels {
+            upstream: upstream.label(),
+            endpoint: endpoint.address().to_owned(),
+        };
+        self.metrics.endpoint_ejections.get_or_create(&labels).inc();
+        self.metrics.endpoint_ejected.get_or_create(&labels).set(1);
+        let EjectionReason::ConsecutiveFailures { failures, last } = ejection.reason;
+        let evidence = self.state_change(
+            span::ENDPOINT_EJECTED,
+            vec![
+                KeyValue::new(attr::UPSTREAM, upstream.name().to_owned()),
+                KeyValue::new(attr::ENDPOINT, endpoint.address().to_owned()),
+                KeyValue::new(
+                    attr::EJECTION_MS,
+                    i64::try_from(ejection.duration.as_millis()).unwrap_or(i64::MAX),
+                ),
+                KeyValue::new(attr::EJECTION_COUNT, i64::from(ejection.count)),
+                KeyValue::new(attr::REASON, ejection.reason.label()),
+                KeyValue::new(attr::OUTCOME, last.label()),
+            ],
+        );
+        tracing::info!(
+            upstream = upstream.name(),
+            endpoint = endpoint.address(),
+            failures,
+            last = %last,
+            ejected_for = ?ejection.duration,
+            count = ejection.count,
+            trace_id = %evidence.trace_id(),
+            "Endpoint ejected"
+        );
+    }
+
+    /// An ejected endpoint is back: gauge, `endpoint.returned` span and a log line.
+    pub(crate) fn returned(&self, upstream: &Upstream, returned: &Uneject) {
+        let Some(endpoint) = upstream.endpoints().get(returned.endpoint) else {
+            return;
+        };
+        let labels = EndpointLabels {
+            upstream: upstream.label(),
+            endpoint: endpoint.address().to_owned(),
+        };
+        self.metrics.endpoint_ejected.get_or_create(&labels).set(0);
+        let evidence = self.state_change(
+            span::ENDPOINT_RETURNED,
+            vec![
+                KeyValue::new(attr::UPSTREAM, upstream.name().to_owned()),
+                KeyValue::new(attr::ENDPOINT, endpoint.address().to_owned()),
+                KeyValue::new(attr::REASON, returned.reason.label()),
+            ],
+        );
+        tracing::info!(
+            upstream = upstream.name(),
+            endpoint = endpoint.address(),
+            reason = returned.reason.label(),
+            trace_id = %evidence.trace_id(),
+            "Endpoint returned"
+        );
+    }
+
+    /// A breaker transition: the state gauge, the transitions counter, a `breaker.transition`
+    /// span and a log line. `route` is empty for an upstream's own breaker.
+    pub(crate) fn breaker_transition(
+        &self,
+        upstream: &Name,
+        route: &Name,
+        transition: &Transition,
+    ) {
+        let labels = BreakerLabels {
+            upstream: Arc::clone(upstream),
+            route: Arc::clone(route),
+        };
+        self.metrics
+            .breaker_state
+            .get_or_create(&labels)
+            .set(transition.to.gauge_value());
+        self.metrics
+            .breaker_transitions
+            .get_or_create(&BreakerTransitionLabels {
+                upstream: Arc::clone(upstream),
+                route: Arc::clone(route),
+                to: transition.to.as_str(),
+            })
+            .inc();
+        let mut attributes = vec![
+            KeyValue::new(attr::UPSTREAM, upstream.as_str().to_owned()),
+            KeyValue::new(attr::BREAKER_FROM, transition.from.as_str()),
+            KeyValue::new(attr::BREAKER_TO, transition.to.as_str()),
+            KeyValue::new(attr::BREAKER_CAUSE, transition.cause.as_str()),
+            KeyValue::new(attr::BREAKER_FAILURE_RATE, transition.failure_rate),
+            KeyValue::new(attr::BREAKER_SLOW_CALL_RATE, transition.slow_call_rate),
+            KeyValue::new(
+                attr::BREAKER_CALLS,
+                i64::try_from(transition.calls).unwrap_or(i64::MAX),
+            ),
+        ];
+        if !route.is_empty() {
+            attributes.push(KeyValue::new(attr::ROUTE, route.as_str().to_owned()));
+        }
+        let evidence = self.state_change(span::BREAKER_TRANSITION, attributes);
+        tracing::info!(
+            upstream = upstream.as_str(),
+            route = route.as_str(),
+            from = transition.from.as_str(),
+            to = transition.to.as_str(),
+            cause = transition.cause.as_str(),
+            failure_rate = transition.failure_rate,
+            slow_call_rate = transition.slow_call_rate,
+            calls = transition.calls,
+            trace_id = %evidence.trace_id(),
+            "Circuit breaker changed state"
+        );
     }
 
     /// Emits a state-change evidence span (always sampled) with `attributes`.

@@ -28,19 +28,22 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
-pub mod classify;
 pub mod balance;
 pub mod breaker;
+pub mod classify;
 pub mod config;
 mod errors;
 pub mod fallback;
 pub mod fault;
 mod health;
 mod instrument;
+pub mod limits;
 mod metrics;
 pub mod outlier;
 mod proxy;
 mod reload;
+mod retained;
+pub mod retry;
 pub mod route;
 pub mod routing;
 mod server;

@@ -79,6 +79,42 @@ pub(crate) struct ReasonLabels {
     pub(crate) reason: &'static str,
 }
 
+/// `upstream`, `route` (empty for an upstream's own breaker).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct BreakerLabels {
+    pub(crate) upstream: Name,
+    pub(crate) route: Name,
+}
+
+/// `upstream`, `route`, `to`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct BreakerTransitionLabels {
+    pub(crate) upstream: Name,
+    pub(crate) route: Name,
+    pub(crate) to: &'static str,
+}
+
+/// `upstream`, `reason`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct RejectLabels {
+    pub(crate) upstream: Name,
+    pub(crate) reason: &'static str,
+}
+
+/// `route`, `reason`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct RouteReasonLabels {
+    pub(crate) route: Name,
+    pub(crate) reason: &'static str,
+}
+
+/// `route`, `kind`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct RouteKindLabels {
+    pub(crate) route: Name,
+    pub(crate) kind: &'static str,
+}
+
 /// HTTP methods folded to a bounded set.
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[allow(clippy::upper_case_acronyms)]
@@ -148,6 +184,15 @@ pub(crate) struct Metrics {
     pub(crate) reloads: Family<OutcomeLabels, Counter>,
     pub(crate) config_version: Gauge,
     pub(crate) trace_context_invalid: Family<ReasonLabels, Counter>,
+    pub(crate) breaker_state: Family<BreakerLabels, Gauge>,
+    pub(crate) breaker_transitions: Family<BreakerTransitionLabels, Counter>,
+    pub(crate) upstream_rejected: Family<RejectLabels, Counter>,
+    pub(crate) retries: Family<RouteReasonLabels, Counter>,
+    pub(crate) retry_budget_exhausted: Family<RouteLabels, Counter>,
+    pub(crate) endpoint_ejections: Family<EndpointLabels, Counter>,
+    pub(crate) endpoint_ejected: Family<EndpointLabels, Gauge>,
+    pub(crate) fallbacks: Family<RouteKindLabels, Counter>,
+    pub(crate) faults_injected: Family<RouteKindLabels, Counter>,
 }
 
 fn histogram() -> Histogram {
@@ -171,6 +216,15 @@ impl Metrics {
         let reloads = Family::<OutcomeLabels, Counter>::default();
         let config_version = Gauge::default();
         let trace_context_invalid = Family::<ReasonLabels, Counter>::default();
+        let breaker_state = Family::<BreakerLabels, Gauge>::default();
+        let breaker_transitions = Family::<BreakerTransitionLabels, Counter>::default();
+        let upstream_rejected = Family::<RejectLabels, Counter>::default();
+        let retries = Family::<RouteReasonLabels, Counter>::default();
+        let retry_budget_exhausted = Family::<RouteLabels, Counter>::default();
+        let endpoint_ejections = Family::<EndpointLabels, Counter>::default();
+        let endpoint_ejected = Family::<EndpointLabels, Gauge>::default();
+        let fallbacks = Family::<RouteKindLabels, Counter>::default();
+        let faults_injected = Family::<RouteKindLabels, Counter>::default();
 
         registry.register(
             registration_name(metric::HTTP_REQUESTS_TOTAL),
@@ -222,6 +276,51 @@ impl Metrics {
             "Invalid incoming trace context headers that were ignored, by reason",
             trace_context_invalid.clone(),
         );
+        registry.register(
+            registration_name(metric::BREAKER_STATE),
+            "Circuit breaker state: 0 closed, 1 open, 2 half-open, 3 forced open, 4 disabled, 5 metrics only",
+            breaker_state.clone(),
+        );
+        registry.register(
+            registration_name(metric::BREAKER_TRANSITIONS_TOTAL),
+            "Circuit breaker transitions, by upstream, route and new state",
+            breaker_transitions.clone(),
+        );
+        registry.register(
+            registration_name(metric::UPSTREAM_REJECTED_TOTAL),
+            "Requests the gateway refused to send upstream, by upstream and reason",
+            upstream_rejected.clone(),
+        );
+        registry.register(
+            registration_name(metric::RETRIES_TOTAL),
+            "Retries made, by route and reason",
+            retries.clone(),
+        );
+        registry.register(
+            registration_name(metric::RETRY_BUDGET_EXHAUSTED_TOTAL),
+            "Retries refused because the route's retry budget was spent",
+            retry_budget_exhausted.clone(),
+        );
+        registry.register(
+            registration_name(metric::ENDPOINT_EJECTIONS_TOTAL),
+            "Outlier ejections, by upstream and endpoint",
+            endpoint_ejections.clone(),
+        );
+        registry.register(
+            registration_name(metric::ENDPOINT_EJECTED),
+            "Whether an endpoint is ejected by outlier detection (1) or not (0)",
+            endpoint_ejected.clone(),
+        );
+        registry.register(
+            registration_name(metric::FALLBACKS_TOTAL),
+            "Responses served by a fallback, by route and kind",
+            fallbacks.clone(),
+        );
+        registry.register(
+            registration_name(metric::FAULTS_INJECTED_TOTAL),
+            "Faults injected by a route's fault filter, by route and kind",
+            faults_injected.clone(),
+        );
         extra(&mut registry);
         Self {
             registry,
@@ -235,6 +334,15 @@ impl Metrics {
             reloads,
             config_version,
             trace_context_invalid,
+            breaker_state,
+            breaker_transitions,
+            upstream_rejected,
+            retries,
+            retry_budget_exhausted,
+            endpoint_ejections,
+            endpoint_ejected,
+            fallbacks,
+            faults_injected,
         }
     }
 

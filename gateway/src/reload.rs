@@ -96,11 +96,16 @@ impl Reloader {
                             i64::try_from(applied.version).unwrap_or(i64::MAX),
                         ),
                         KeyValue::new(attr::RELOAD_CHANGED, applied.changed_upstreams.join(",")),
+                        KeyValue::new(
+                            attr::RELOAD_FRESH_BREAKERS,
+                            applied.fresh_breakers.join(","),
+                        ),
                     ],
                 );
                 info!(
                     version = applied.version,
                     changed_upstreams = %applied.changed_upstreams.join(","),
+                    fresh_breakers = %applied.fresh_breakers.join(","),
                     path = %self.path.display(),
                     trace_id = %evidence.trace_id(),
                     "Config reloaded"

@@ -3,6 +3,10 @@
 
 use std::time::Duration;
 
+use crate::breaker::BreakerConfig;
+use crate::fallback::FallbackConfig;
+use crate::fault::FaultConfig;
+use crate::retry::RetryConfig;
 use crate::routing::{Rewrite, RouteMatch};
 
 /// One validated route.
@@ -18,8 +22,21 @@ pub struct RouteConfig {
     pub rewrite: Option<Rewrite>,
     /// What `Host` the upstream sees.
     pub host_header: HostHeader,
-    /// Longest wait for the upstream's response headers before answering 504. Default 15s.
+    /// Longest time for the whole request, every attempt and backoff included, to the
+    /// response headers; 504 when exceeded. Default 15s.
     pub timeout: Duration,
+    /// Longest wait for one attempt's response headers (504, or a retry when `retry.on` has
+    /// `per_try_timeout`). Default: none (only `timeout` applies).
+    pub per_try_timeout: Option<Duration>,
+    /// Retry policy; none means one attempt.
+    pub retry: Option<RetryConfig>,
+    /// A breaker for this route alone, instead of its upstream's.
+    pub breaker: Option<BreakerConfig>,
+    /// What to answer when the upstream cannot: breaker open, no healthy endpoint, or failed
+    /// after retries.
+    pub fallback: Option<FallbackConfig>,
+    /// Fault injection for drills.
+    pub fault: Option<FaultConfig>,
 }
 
 /// The `Host` header sent upstream.
@@ -33,18 +50,16 @@ pub enum HostHeader {
     Set(http::HeaderValue),
 }
 
-/// The stack a route's requests go through once prepared (see `stack.rs`).
-pub(crate) type RouteService = tower::util::BoxCloneSyncService<
-    http::Request<crate::proxy::body::ProxyBody>,
-    http::Response<crate::proxy::body::ProxyBody>,
-    crate::errors::ProxyError,
->;
-
-/// A route as built for one config version: its settings and its service stack.
+/// A route as built for one config version: its label and its pipeline.
 #[derive(Debug)]
 pub(crate) struct Route {
-    pub(crate) config: RouteConfig,
     /// The name as a metric label value.
     pub(crate) label: crate::metrics::Name,
-    pub(crate) service: RouteService,
+    pub(crate) pipeline: crate::proxy::pipeline::Pipeline,
+}
+
+impl Route {
+    pub(crate) fn config(&self) -> &RouteConfig {
+        &self.pipeline.route
+    }
 }

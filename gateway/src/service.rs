@@ -11,7 +11,6 @@ use observability::names::attr;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::TraceContextExt as _;
 use tokio::time::Instant;
-use tower::ServiceExt;
 use tracing::debug;
 
 use crate::errors::{ProxyError, respond};
@@ -73,8 +72,8 @@ where
             method: method.clone(),
             path: path.clone(),
         }),
-        (Some(route), Ok(normal)) => match prepare(&route.config, request, &normal, client) {
-            Ok(prepared) => route.service.clone().oneshot(prepared).await,
+        (Some(route), Ok(normal)) => match prepare(route.config(), request, &normal, client) {
+            Ok(prepared) => route.pipeline.handle(prepared).await,
             Err(e) => Err(e),
         },
     };
@@ -103,10 +102,10 @@ where
         .get_or_create(&RouteLabels { route: route_label })
         .observe(elapsed.as_secs_f64());
 
-    let upstream = route.as_ref().map(|r| r.config.upstream.as_str());
+    let upstream = route.as_ref().map(|r| r.config().upstream.as_str());
     record_span(
         &trace,
-        route.as_ref().map(|r| r.config.name.as_str()),
+        route.as_ref().map(|r| r.config().name.as_str()),
         upstream,
         status,
         error_kind,
@@ -120,7 +119,7 @@ where
             client = %client.ip(),
             method = %method,
             path = %path,
-            route = route.as_ref().map_or("", |r| r.config.name.as_str()),
+            route = route.as_ref().map_or("", |r| r.config().name.as_str()),
             upstream = upstream.unwrap_or(""),
             status = status.as_u16(),
             duration_ms = elapsed.as_secs_f64() * 1000.0,

@@ -1,27 +1,37 @@
 //! The only place a validated [`Config`] becomes running services: upstreams with their
-//! balancers and health checkers, and one service stack per route, built once per config
-//! version.
+//! balancers, breakers, limits, outlier detectors and health checkers, and one pipeline per
+//! route, built once per config version.
 //!
-//! Layers per route, outer to inner (later issues add layers here, each with the reason for
-//! its position):
+//! Per route (see `proxy::pipeline` for the order of the resilience concerns and why):
 //! 1. `proxy::prepare` (in `service.rs`): path rewrite, hop-by-hop removal, `X-Forwarded-*`,
-//!    `Host`; done before the stack so every layer sees the request the upstream will see.
-//! 2. `proxy::forward::Forward`: endpoint choice (health, panic mode, balancer), the pooled
-//!    client call and the response timeout.
+//!    `Host`; done first so every later step sees the request the upstream will see.
+//! 2. `proxy::pipeline::Pipeline`: fault filter, fallback, total timeout, retries, then per
+//!    attempt the breaker, concurrency limits, endpoint choice and the call.
+//!
+//! State that must outlive a version lives in [`Shared`]: endpoints (health, in-flight,
+//! latency, ejection), pooled clients, breakers, limits, retry budgets and fallback caches,
+//! each kept while its settings are unchanged.
 
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
+use std::collections::HashSet;
+
 use tokio_util::sync::{CancellationToken, DropGuard};
-use tower::util::BoxCloneSyncService;
 
 use crate::config::Config;
+use crate::fault::FaultFilter;
 use crate::health::spawn_checkers;
 use crate::instrument::Instruments;
 use crate::metrics::EndpointLabels;
 use crate::proxy::client::ClientCache;
 use crate::proxy::forward::Forward;
+use crate::proxy::pipeline::{Pipeline, PipelineParts};
+use crate::retained::{
+    BreakerKey, BreakerRegistry, BudgetRegistry, FallbackRegistry, LimitsRegistry,
+};
+use crate::retry::RetryPolicy;
 use crate::route::Route;
 use crate::routing::RouteTable;
 use crate::upstream::{EndpointRegistry, Upstream};
@@ -33,6 +43,10 @@ pub(crate) struct Shared {
     pub(crate) endpoints: EndpointRegistry,
     pub(crate) clients: ClientCache,
     pub(crate) instruments: Arc<Instruments>,
+    pub(crate) breakers: BreakerRegistry,
+    pub(crate) limits: LimitsRegistry,
+    pub(crate) budgets: BudgetRegistry,
+    pub(crate) fallbacks: FallbackRegistry,
     pub(crate) seed: u64,
 }
 
@@ -42,6 +56,10 @@ impl Shared {
             endpoints: EndpointRegistry::default(),
             clients: ClientCache::default(),
             instruments,
+            breakers: BreakerRegistry::default(),
+            limits: LimitsRegistry::default(),
+            budgets: BudgetRegistry::default(),
+            fallbacks: FallbackRegistry::default(),
             seed: rand::random(),
         }
     }
@@ -65,8 +83,14 @@ impl Runtime {
     }
 }
 
-/// Builds the runtime for `config`. Must run inside a Tokio runtime (health checkers spawn).
-pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> Runtime {
+/// Builds the runtime for `config`. Must run inside a Tokio runtime (health checkers and
+/// breaker timers spawn).
+/// Also returns the breakers that start fresh (new, or with changed settings), named
+/// `upstream` or `upstream/route`.
+pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> (Runtime, Vec<String>) {
+    let instruments = &shared.instruments;
+    let mut fresh = Vec::new();
+    let mut used_breakers = HashSet::new();
     let mut upstreams = BTreeMap::new();
     for up in &config.upstreams {
         let endpoints = up
@@ -82,58 +106,144 @@ pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> Runtime {
         // their first requests to the same endpoint.
         let mut hasher = DefaultHasher::new();
         (shared.seed, &up.name).hash(&mut hasher);
-        let upstream = Upstream::new(up.clone(), endpoints, hasher.finish());
+        let breaker = up.breaker.map(|cfg| {
+            let key = BreakerKey {
+                upstream: up.name.clone(),
+                route: String::new(),
+            };
+            let (breaker, was_kept) = shared.breakers.breaker(&key, cfg, instruments);
+            if !was_kept {
+                fresh.push(up.name.clone());
+            }
+            used_breakers.insert(key);
+            breaker
+        });
+        let limits = shared.limits.limits(&up.name, up.limits);
+        let upstream = Upstream::new(up.clone(), endpoints, hasher.finish(), breaker, limits);
         upstreams.insert(up.name.clone(), Arc::new(upstream));
     }
 
     for upstream in upstreams.values() {
         for endpoint in upstream.endpoints() {
-            shared
-                .instruments
+            let labels = EndpointLabels {
+                upstream: upstream.label(),
+                endpoint: endpoint.address().to_owned(),
+            };
+            instruments
                 .metrics
                 .endpoint_healthy
-                .get_or_create(&EndpointLabels {
-                    upstream: upstream.label(),
-                    endpoint: endpoint.address().to_owned(),
-                })
+                .get_or_create(&labels)
                 .set(i64::from(endpoint.is_healthy()));
         }
     }
-    let health = CancellationToken::new();
-    spawn_checkers(upstreams.values(), &health, &shared.instruments);
+    let tasks = CancellationToken::new();
+    spawn_checkers(upstreams.values(), &tasks, instruments);
+    spawn_outlier_returns(upstreams.values(), &tasks, instruments);
 
     let mut routes = Vec::with_capacity(config.routes.len());
+    let mut used_budgets = HashSet::new();
+    let mut used_fallbacks = HashSet::new();
     for route in &config.routes {
         // validate() guarantees the upstream exists; a route without one is skipped rather
         // than panicking, and cannot happen for a validated Config.
         let Some(upstream) = upstreams.get(&route.upstream) else {
             continue;
         };
+        let breaker = match route.breaker {
+            Some(cfg) => {
+                let key = BreakerKey {
+                    upstream: route.upstream.clone(),
+                    route: route.name.clone(),
+                };
+                let (breaker, was_kept) = shared.breakers.breaker(&key, cfg, instruments);
+                if !was_kept {
+                    fresh.push(format!("{}/{}", route.upstream, route.name));
+                }
+                used_breakers.insert(key);
+                Some(breaker)
+            }
+            None => upstream.breaker().cloned(),
+        };
+        let retry = route.retry.clone().map(|cfg| {
+            used_budgets.insert(route.name.clone());
+            let budget = shared.budgets.budget(&route.name, &cfg.budget);
+            RetryPolicy::new(cfg, budget)
+        });
         let client = shared.clients.client(upstream.config().connect_timeout);
         let forward = Forward::new(
             Arc::clone(upstream),
             client,
-            route.timeout,
             route.host_header.clone(),
-            Arc::clone(&shared.instruments),
+            Arc::clone(instruments),
         );
-        let service = BoxCloneSyncService::new(forward);
+        let pipeline = Pipeline::new(PipelineParts {
+            route: route.clone(),
+            upstream: Arc::clone(upstream),
+            breaker,
+            retry,
+            fallback: route.fallback.as_ref().map(|f| {
+                used_fallbacks.insert(route.name.clone());
+                shared.fallbacks.fallback(&route.name, f)
+            }),
+            fault: route.fault.clone().map(FaultFilter::new),
+            forward,
+            instruments: Arc::clone(instruments),
+        });
         routes.push((
             route.matcher.clone(),
             Arc::new(Route {
-                config: route.clone(),
-                label: Arc::new(route.name.clone()),
-                service,
+                label: pipeline.label(),
+                pipeline,
             }),
         ));
     }
+    shared.breakers.retain(&used_breakers, instruments);
+    shared
+        .limits
+        .retain(&config.upstreams.iter().map(|u| u.name.clone()).collect());
+    shared.budgets.retain(&used_budgets);
+    shared.fallbacks.retain(&used_fallbacks);
 
-    Runtime {
+    let runtime = Runtime {
         version,
         config: Arc::new(config),
         table: RouteTable::new(routes),
         upstreams,
-        _health_guard: health.clone().drop_guard(),
-        health,
+        _health_guard: tasks.clone().drop_guard(),
+        health: tasks,
+    };
+    (runtime, fresh)
+}
+
+/// Reports ejected endpoints coming back (their ejection time passed), until `cancel`.
+fn spawn_outlier_returns<'a>(
+    upstreams: impl Iterator<Item = &'a Arc<Upstream>>,
+    cancel: &CancellationToken,
+    instruments: &Arc<Instruments>,
+) {
+    for upstream in upstreams {
+        if upstream.outlier().is_none() {
+            continue;
+        }
+        let (upstream, cancel, instruments) = (
+            Arc::clone(upstream),
+            cancel.clone(),
+            Arc::clone(instruments),
+        );
+        tokio::spawn(async move {
+            let Some(detector) = upstream.outlier() else {
+                return;
+            };
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    returned = detector.returns() => {
+                        for r in &returned {
+                            instruments.returned(&upstream, r);
+                        }
+                    }
+                }
+            }
+        });
     }
 }

@@ -28,6 +28,8 @@ pub(crate) struct Applied {
     /// Upstreams added, removed or with changed settings (their breaker and health state, where
     /// settings changed, start fresh).
     pub(crate) changed_upstreams: Vec<String>,
+    /// Breakers that start fresh (closed, empty window): new, or with changed settings.
+    pub(crate) fresh_breakers: Vec<String>,
 }
 
 /// Names of upstreams that differ between two configs.
@@ -53,7 +55,7 @@ impl GatewayState {
     pub(crate) fn new(config: Config, instruments: Arc<Instruments>) -> Arc<Self> {
         instruments.metrics.config_version.set(1);
         let shared = Shared::new(instruments);
-        let runtime = stack::build(config, &shared, 1);
+        let (runtime, _) = stack::build(config, &shared, 1);
         Arc::new(Self {
             runtime: ArcSwap::from_pointee(runtime),
             shared,
@@ -74,7 +76,8 @@ impl GatewayState {
     /// Builds `config` and makes it current; the previous version's health checkers stop.
     pub(crate) fn apply(&self, config: Config) -> Applied {
         let version = self.next_version.fetch_add(1, Ordering::Relaxed);
-        let runtime = Arc::new(stack::build(config, &self.shared, version));
+        let (runtime, fresh_breakers) = stack::build(config, &self.shared, version);
+        let runtime = Arc::new(runtime);
         let previous = self.runtime.swap(Arc::clone(&runtime));
         previous.retire();
         self.forget_removed_endpoints(&previous, &runtime);
@@ -86,6 +89,7 @@ impl GatewayState {
         Applied {
             version,
             changed_upstreams: changed_upstreams(&previous.config, &runtime.config),
+            fresh_breakers,
         }
     }
 

@@ -113,7 +113,8 @@ routes:
         lines,
         [
             "gateway.yaml:11:5: routes[0].tiemout: unknown field `tiemout` \
-          (expected one of: name, match, upstream, rewrite, host_header, timeout; \
+          (expected one of: name, match, upstream, rewrite, host_header, timeout, \
+          per_try_timeout, retry, circuit_breaker, fallback, fault; \
           hint: did you mean `timeout`?)"
         ]
     );

@@ -29,9 +29,22 @@ pub mod span {
     /// `chaos upstream`'s client span for each callback it makes (`/_chaos/callbacks`).
     pub const UPSTREAM_CALLBACK: &str = "upstream.callback";
 
+    /// A circuit breaker changed state (state-change evidence).
+    pub const BREAKER_TRANSITION: &str = "breaker.transition";
+    /// Outlier detection ejected an endpoint (state-change evidence).
+    pub const ENDPOINT_EJECTED: &str = "endpoint.ejected";
+    /// An ejected endpoint takes traffic again (state-change evidence).
+    pub const ENDPOINT_RETURNED: &str = "endpoint.returned";
+
     /// State-change evidence spans: always recorded, whatever the sampling ratio, because a
     /// drill cannot judge a transition it never sees.
-    pub const EVIDENCE: [&str; 2] = [ENDPOINT_HEALTH, CONFIG_RELOAD];
+    pub const EVIDENCE: [&str; 5] = [
+        ENDPOINT_HEALTH,
+        CONFIG_RELOAD,
+        BREAKER_TRANSITION,
+        ENDPOINT_EJECTED,
+        ENDPOINT_RETURNED,
+    ];
 }
 
 /// Span attribute keys.
@@ -68,6 +81,39 @@ pub mod attr {
     pub const RELOAD_OUTCOME: &str = "gateway.reload.outcome";
     /// Names of the upstreams whose settings changed in a reload (comma-separated).
     pub const RELOAD_CHANGED: &str = "gateway.reload.changed_upstreams";
+    /// Breakers that start fresh after a reload (new or changed settings), comma-separated
+    /// `upstream` or `upstream/route`; all others kept their state.
+    pub const RELOAD_FRESH_BREAKERS: &str = "gateway.reload.fresh_breakers";
+    /// State a breaker left (`closed`, `open`, `half_open`, `forced_open`, `disabled`,
+    /// `metrics_only`).
+    pub const BREAKER_FROM: &str = "gateway.breaker.from";
+    /// State a breaker entered.
+    pub const BREAKER_TO: &str = "gateway.breaker.to";
+    /// Why a breaker changed state (`failure_rate`, `slow_call_rate`, `wait_elapsed`,
+    /// `probes_passed`, `half_open_timeout`, `manual`).
+    pub const BREAKER_CAUSE: &str = "gateway.breaker.cause";
+    /// Failure rate (0.0 to 1.0) of the window when a breaker changed state.
+    pub const BREAKER_FAILURE_RATE: &str = "gateway.breaker.failure_rate";
+    /// Slow-call rate (0.0 to 1.0) of the window when a breaker changed state.
+    pub const BREAKER_SLOW_CALL_RATE: &str = "gateway.breaker.slow_call_rate";
+    /// Calls in the window when a breaker changed state.
+    pub const BREAKER_CALLS: &str = "gateway.breaker.calls";
+    /// The route of a route-level breaker (absent for an upstream's breaker).
+    pub const ROUTE: &str = "gateway.route";
+    /// How long an endpoint is ejected for, in milliseconds.
+    pub const EJECTION_MS: &str = "gateway.ejection.duration_ms";
+    /// How many times an endpoint has been ejected in a row (the ejection-time multiplier).
+    pub const EJECTION_COUNT: &str = "gateway.ejection.count";
+    /// The fallback that answered a request (`static`, `stale`).
+    pub const FALLBACK: &str = "gateway.fallback";
+    /// Faults injected into a request by the route's fault filter (`abort`, `delay`).
+    pub const FAULT: &str = "gateway.fault";
+    /// Why the gateway refused to send a request upstream (see [`reject`](super::reject)).
+    pub const REJECT_REASON: &str = "gateway.reject_reason";
+    /// Why a retry was made (`connect_failure`, `reset`, `per_try_timeout`, `status`).
+    pub const RETRY_REASON: &str = "gateway.retry.reason";
+    /// The attempt number of an upstream attempt (1 for the first).
+    pub const ATTEMPT: &str = "gateway.attempt";
     /// Name of the `chaos upstream` instance that answered.
     pub const UPSTREAM_NAME: &str = "chaos.upstream.name";
     /// Absolute URL a client span requested (semantic conventions).
@@ -101,6 +147,8 @@ pub mod outcome {
     pub const OK: &str = "ok";
     /// The endpoint answered with a 5xx status.
     pub const HTTP_5XX: &str = "http_5xx";
+    /// The endpoint answered with a 4xx status the upstream's `failure_statuses` list.
+    pub const HTTP_4XX: &str = "http_4xx";
     /// The connection could not be made.
     pub const CONNECT_FAILURE: &str = "connect_failure";
     /// The connection was not made within the connect timeout.
@@ -109,6 +157,19 @@ pub mod outcome {
     pub const UPSTREAM_IO: &str = "upstream_io";
     /// No response headers within the timeout.
     pub const TIMEOUT: &str = "timeout";
+}
+
+/// Values of [`attr::REJECT_REASON`], the `reason` label of
+/// [`metric::UPSTREAM_REJECTED_TOTAL`] and the [`header::REJECT_REASON`] response header.
+pub mod reject {
+    /// The circuit breaker is open (or forced open, or half-open with every probe placed).
+    pub const BREAKER_OPEN: &str = "breaker_open";
+    /// The upstream's `max_requests` limit is reached.
+    pub const MAX_REQUESTS: &str = "max_requests";
+    /// The upstream's `max_pending` limit is reached (every connection busy, queue full).
+    pub const MAX_PENDING: &str = "max_pending";
+    /// No endpoint may take traffic.
+    pub const NO_HEALTHY_ENDPOINT: &str = "no_healthy_endpoint";
 }
 
 /// Metric names, as exported.
@@ -138,9 +199,28 @@ pub mod metric {
     pub const TELEMETRY_SPANS_DROPPED_TOTAL: &str = "gateway_telemetry_spans_dropped_total";
     /// Finished spans exported. Counter.
     pub const TELEMETRY_SPANS_EXPORTED_TOTAL: &str = "gateway_telemetry_spans_exported_total";
+    /// Circuit breaker state by upstream and route (route empty for an upstream's breaker):
+    /// 0 closed, 1 open, 2 half-open, 3 forced open, 4 disabled, 5 metrics only. Gauge.
+    pub const BREAKER_STATE: &str = "gateway_breaker_state";
+    /// Breaker transitions by upstream, route and new state. Counter.
+    pub const BREAKER_TRANSITIONS_TOTAL: &str = "gateway_breaker_transitions_total";
+    /// Requests the gateway refused to send upstream, by upstream and reason. Counter.
+    pub const UPSTREAM_REJECTED_TOTAL: &str = "gateway_upstream_rejected_total";
+    /// Retries made, by route and reason. Counter.
+    pub const RETRIES_TOTAL: &str = "gateway_retries_total";
+    /// Retries refused because the route's retry budget was spent, by route. Counter.
+    pub const RETRY_BUDGET_EXHAUSTED_TOTAL: &str = "gateway_retry_budget_exhausted_total";
+    /// Outlier ejections by upstream and endpoint. Counter.
+    pub const ENDPOINT_EJECTIONS_TOTAL: &str = "gateway_endpoint_ejections_total";
+    /// Whether an endpoint is ejected by outlier detection (1) or not (0). Gauge.
+    pub const ENDPOINT_EJECTED: &str = "gateway_endpoint_ejected";
+    /// Responses served by a fallback, by route and kind. Counter.
+    pub const FALLBACKS_TOTAL: &str = "gateway_fallbacks_total";
+    /// Faults injected by a route's fault filter, by route and kind. Counter.
+    pub const FAULTS_INJECTED_TOTAL: &str = "gateway_faults_injected_total";
 
     /// Every metric name above, for the naming tests and for documentation.
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 21] = [
         HTTP_REQUESTS_TOTAL,
         HTTP_REQUEST_DURATION_SECONDS,
         HTTP_REQUESTS_IN_FLIGHT,
@@ -153,6 +233,15 @@ pub mod metric {
         TRACE_CONTEXT_INVALID_TOTAL,
         TELEMETRY_SPANS_DROPPED_TOTAL,
         TELEMETRY_SPANS_EXPORTED_TOTAL,
+        BREAKER_STATE,
+        BREAKER_TRANSITIONS_TOTAL,
+        UPSTREAM_REJECTED_TOTAL,
+        RETRIES_TOTAL,
+        RETRY_BUDGET_EXHAUSTED_TOTAL,
+        ENDPOINT_EJECTIONS_TOTAL,
+        ENDPOINT_EJECTED,
+        FALLBACKS_TOTAL,
+        FAULTS_INJECTED_TOTAL,
     ];
 
     /// The name to register a metric under with `prometheus-client`, which appends `_total`
@@ -187,6 +276,23 @@ pub mod header {
     /// Set by `chaos upstream` on every response: the name of the instance that answered, so
     /// client records can attribute each response to an endpoint.
     pub const UPSTREAM: &str = "x-upstream";
+    /// Set by the gateway on a response it served from a fallback instead of the upstream:
+    /// the kind of fallback, so client records can count degraded answers.
+    pub const FALLBACK: &str = "x-gateway-fallback";
+    /// Set by the gateway on a 503 it answered without asking the upstream: why (see
+    /// [`reject`](super::reject)).
+    pub const REJECT_REASON: &str = "x-gateway-reject-reason";
+    /// Set by the gateway on a response its fault filter touched: `abort`, `delay`.
+    pub const FAULT: &str = "x-gateway-fault";
+    /// Request header asking the fault filter for an abort with this status (routes with
+    /// `fault.header_control`).
+    pub const FAULT_ABORT: &str = "x-fault-abort-request";
+    /// Request header: share (0-100) of such requests to abort.
+    pub const FAULT_ABORT_PERCENTAGE: &str = "x-fault-abort-request-percentage";
+    /// Request header asking the fault filter for a delay in milliseconds.
+    pub const FAULT_DELAY: &str = "x-fault-delay-request";
+    /// Request header: share (0-100) of such requests to delay.
+    pub const FAULT_DELAY_PERCENTAGE: &str = "x-fault-delay-request-percentage";
 }
 
 /// Response header set by `chaos upstream` naming the instance that answered.
@@ -275,6 +381,9 @@ mod tests {
             span::CONFIG_RELOAD,
             span::UPSTREAM_REQUEST,
             span::UPSTREAM_CALLBACK,
+            span::BREAKER_TRANSITION,
+            span::ENDPOINT_EJECTED,
+            span::ENDPOINT_RETURNED,
         ] {
             let parts: Vec<&str> = name.split('.').collect();
             assert_eq!(parts.len(), 2, "{name}: area.event");
@@ -296,11 +405,26 @@ mod tests {
             attr::ENDPOINT,
             attr::ATTEMPTS,
             attr::OUTCOME,
+            attr::BREAKER_FROM,
+            attr::BREAKER_TO,
+            attr::BREAKER_CAUSE,
+            attr::BREAKER_FAILURE_RATE,
+            attr::BREAKER_SLOW_CALL_RATE,
+            attr::BREAKER_CALLS,
+            attr::ROUTE,
+            attr::EJECTION_MS,
+            attr::EJECTION_COUNT,
+            attr::FALLBACK,
+            attr::FAULT,
+            attr::REJECT_REASON,
+            attr::RETRY_REASON,
+            attr::ATTEMPT,
             attr::HEALTH,
             attr::REASON,
             attr::CONFIG_VERSION,
             attr::RELOAD_OUTCOME,
             attr::RELOAD_CHANGED,
+            attr::RELOAD_FRESH_BREAKERS,
             attr::UPSTREAM_NAME,
             attr::URL_FULL,
             attr::SERVER_PORT,
@@ -320,10 +444,20 @@ mod tests {
 
     #[test]
     fn header_names_are_lowercase_tokens() {
-        assert!(
-            header::UPSTREAM
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'-')
-        );
+        for name in [
+            header::UPSTREAM,
+            header::FALLBACK,
+            header::REJECT_REASON,
+            header::FAULT,
+            header::FAULT_ABORT,
+            header::FAULT_ABORT_PERCENTAGE,
+            header::FAULT_DELAY,
+            header::FAULT_DELAY_PERCENTAGE,
+        ] {
+            assert!(
+                name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{name}"
+            );
+        }
     }
 }

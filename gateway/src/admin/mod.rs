@@ -4,6 +4,7 @@
 //!
 //! It runs on its own port (loopback by default) so the data plane can never reach it.
 
+mod breakers;
 mod views;
 
 use std::sync::Arc;
@@ -23,8 +24,23 @@ pub(crate) async fn handle<B>(
     state: Arc<GatewayState>,
     reloader: Arc<Reloader>,
     request: Request<B>,
-) -> Response<ProxyBody> {
-    let path = request.uri().path();
+) -> Response<ProxyBody>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<crate::errors::BoxError>,
+{
+    let owned_path = request.uri().path().to_owned();
+    if let Some(target) = breakers::target(&owned_path) {
+        if request.method() != Method::POST {
+            return json_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "use POST",
+            );
+        }
+        return breakers::control(&state, target, request.into_body()).await;
+    }
+    let path = owned_path.as_str();
     match (request.method(), path) {
         (&Method::GET, "/healthz") => {
             json(StatusCode::OK, &serde_json::json!({ "status": "live" }))
@@ -64,8 +80,14 @@ pub(crate) async fn handle<B>(
         },
         (
             _,
-            "/healthz" | "/readyz" | "/admin/config" | "/admin/routes" | "/admin/upstreams"
-            | "/admin/reload",
+            "/healthz"
+            | "/readyz"
+            | "/metrics"
+            | "/admin/config"
+            | "/admin/routes"
+            | "/admin/upstreams"
+            | "/admin/reload"
+            | "/admin/telemetry/flush",
         ) => json_response(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",

@@ -7,10 +7,13 @@
 use serde_json::{Value, json};
 
 use crate::balance::{BalancerConfig, HashKey};
+use crate::breaker::Breaker;
 use crate::route::HostHeader;
 use crate::routing::{HeaderRule, PathMatch, Rewrite, RouteMatch};
 use crate::state::GatewayState;
+use crate::upstream::Upstream;
 use crate::upstream::{PanicMode, UpstreamConfig};
+use tokio::time::Instant;
 
 pub(super) fn config(state: &GatewayState) -> Value {
     let runtime = state.runtime();
@@ -42,10 +45,25 @@ pub(super) fn routes(state: &GatewayState) -> Value {
         .map(|(priority, (matcher, route))| {
             json!({
                 "priority": priority,
-                "name": route.config.name,
+                "name": route.config().name,
                 "match": route_match(matcher),
-                "upstream": route.config.upstream,
-                "rewrite": route.config.rewrite.as_ref().map(rewrite),
+                "upstream": route.config().upstream,
+                "rewrite": route.config().rewrite.as_ref().map(rewrite),
+                "breaker": route.config().breaker.map(|_| route.pipeline.breaker().map(breaker)),
+                "retry": route.pipeline.retry().map(|p| {
+                    let budget = p.budget().snapshot();
+                    json!({
+                        "attempts": p.config().attempts.get(),
+                        "budget": { "deposits": budget.deposits, "withdrawals": budget.withdrawals, "remaining": budget.remaining },
+                    })
+                }),
+                "fallback": route.pipeline.fallback().map(|f| json!({
+                    "kind": f.kind().as_str(),
+                    "cache": f.cache_stats().map(|c| json!({
+                        "entries": c.entries, "bytes": c.bytes, "stored": c.stored, "hits": c.hits, "misses": c.misses,
+                        "expired": c.expired, "evicted_for_count": c.evicted_for_count, "evicted_for_bytes": c.evicted_for_bytes,
+                    })),
+                })),
             })
         })
         .collect();
@@ -54,34 +72,78 @@ pub(super) fn routes(state: &GatewayState) -> Value {
 
 pub(super) fn upstreams(state: &GatewayState) -> Value {
     let runtime = state.runtime();
+    let now = Instant::now();
     let upstreams: Vec<Value> = runtime
         .upstreams
         .values()
-        .map(|u| {
-            let endpoints: Vec<Value> = u
-                .endpoints()
-                .iter()
-                .map(|e| {
-                    json!({
-                        "address": e.address(),
-                        "weight": e.weight(),
-                        "healthy": e.is_healthy(),
-                        "probed": e.is_probed(),
-                        "in_flight": e.in_flight(),
-                    })
-                })
-                .collect();
-            let healthy = u.endpoints().iter().filter(|e| e.is_healthy()).count();
+        .map(|u| upstream(u, now))
+        .collect();
+    json!({ "version": runtime.version, "upstreams": upstreams })
+}
+
+/// One upstream's live state.
+pub(super) fn upstream(u: &Upstream, now: Instant) -> Value {
+    let outlier = u.outlier().map(|o| o.snapshot(now));
+    let endpoints: Vec<Value> = u
+        .endpoints()
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
             json!({
-                "name": u.name(),
-                "balancer": balancer(&u.config().balancer),
-                "healthy_endpoints": healthy,
-                "panic": u.in_panic(),
-                "endpoints": endpoints,
+                "address": e.address(),
+                "weight": e.weight(),
+                "healthy": e.is_healthy(),
+                "probed": e.is_probed(),
+                "in_flight": e.in_flight(),
+                "outlier": outlier.as_ref().and_then(|s| s.get(i)).map(|s| json!({
+                    "ejected": s.ejected,
+                    "remaining": s.remaining.map(format_duration),
+                    "ejection_count": s.ejection_count,
+                    "ejections_total": s.ejections_total,
+                    "consecutive_failures": s.consecutive_failures,
+                })),
             })
         })
         .collect();
-    json!({ "version": runtime.version, "upstreams": upstreams })
+    let healthy = u.endpoints().iter().filter(|e| e.is_healthy()).count();
+    let limits = u.limits();
+    let config = limits.config();
+    json!({
+        "name": u.name(),
+        "balancer": balancer(&u.config().balancer),
+        "healthy_endpoints": healthy,
+        "panic": u.in_panic(),
+        "breaker": u.breaker().map(breaker),
+        "limits": {
+            "max_connections": config.max_connections,
+            "max_pending": config.max_pending,
+            "max_requests": config.max_requests,
+            "in_flight": limits.in_flight(),
+            "pending": limits.pending(),
+        },
+        "endpoints": endpoints,
+    })
+}
+
+/// A breaker's state and window figures.
+pub(super) fn breaker(b: &Breaker) -> Value {
+    let s = b.snapshot();
+    json!({
+        "state": s.state.as_str(),
+        "failure_rate": s.failure_rate,
+        "slow_call_rate": s.slow_call_rate,
+        "calls": s.calls,
+        "failed": s.failed,
+        "slow": s.slow,
+        "not_permitted": s.not_permitted,
+        "until_half_open": s.until_half_open.map(format_duration),
+        "half_open": s.half_open.map(|h| json!({
+            "permitted": h.permitted,
+            "in_flight": h.in_flight,
+            "completed": h.completed,
+            "time_left": h.time_left.map(format_duration),
+        })),
+    })
 }
 
 fn upstream_config(u: &UpstreamConfig) -> Value {

@@ -6,6 +6,8 @@
 
 mod load;
 mod raw;
+mod report;
+mod resilience;
 mod validate;
 
 use std::net::SocketAddr;

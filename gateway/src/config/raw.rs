@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use config_yaml::units::{Duration, Percent};
+use config_yaml::units::{ByteSize, Duration, Percent};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
@@ -63,6 +63,107 @@ pub(crate) struct RawUpstream {
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) health_check: Option<RawHealthCheck>,
     pub(crate) panic_threshold: Option<RawPanicThreshold>,
+    pub(crate) failure_statuses: Option<Vec<RawStatusRange>>,
+    pub(crate) circuit_breaker: Option<RawBreaker>,
+    pub(crate) outlier_detection: Option<RawOutlier>,
+    pub(crate) limits: Option<RawLimits>,
+}
+
+/// A status code (`503`) or an inclusive range (`"500-599"`).
+#[derive(Debug, Clone)]
+pub(crate) struct RawStatusRange(pub(crate) String);
+
+impl<'de> Deserialize<'de> for RawStatusRange {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StatusVisitor;
+
+        impl Visitor<'_> for StatusVisitor {
+            type Value = RawStatusRange;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a status code like 503 or a range like \"500-599\"")
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawStatusRange, E> {
+                Ok(RawStatusRange(v.to_string()))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawStatusRange, E> {
+                Ok(RawStatusRange(v.to_string()))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawStatusRange, E> {
+                Ok(RawStatusRange(v.to_owned()))
+            }
+        }
+
+        deserializer.deserialize_any(StatusVisitor)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBreaker {
+    pub(crate) window: Option<RawBreakerWindow>,
+    pub(crate) failure_rate: Option<Percent>,
+    pub(crate) slow_call: Option<RawSlowCall>,
+    pub(crate) minimum_calls: Option<u32>,
+    pub(crate) open_for: Option<Duration>,
+    pub(crate) half_open_calls: Option<u32>,
+    pub(crate) half_open_max_wait: Option<RawDurationOrOff>,
+    pub(crate) automatic_half_open: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBreakerWindow {
+    pub(crate) calls: Option<u32>,
+    pub(crate) duration: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSlowCall {
+    pub(crate) over: Option<Duration>,
+    pub(crate) rate: Option<Percent>,
+}
+
+/// A duration, or `off`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RawDurationOrOff {
+    Off,
+    Duration(Duration),
+}
+
+impl<'de> Deserialize<'de> for RawDurationOrOff {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text == "off" {
+            return Ok(Self::Off);
+        }
+        text.parse::<Duration>()
+            .map(Self::Duration)
+            .map_err(|e| de::Error::custom(format!("{e}; or `off`")))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOutlier {
+    pub(crate) consecutive_failures: Option<u32>,
+    pub(crate) base_ejection: Option<Duration>,
+    pub(crate) max_ejection: Option<Duration>,
+    pub(crate) max_ejection_percent: Option<Percent>,
+    pub(crate) decay_interval: Option<Duration>,
+    pub(crate) uneject_on_health_check: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLimits {
+    pub(crate) max_connections: Option<u32>,
+    pub(crate) max_pending: Option<u32>,
+    pub(crate) max_requests: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -166,6 +267,99 @@ pub(crate) struct RawRoute {
     pub(crate) rewrite: Option<RawRewrite>,
     pub(crate) host_header: Option<RawHostHeader>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) per_try_timeout: Option<Duration>,
+    pub(crate) retry: Option<RawRetry>,
+    pub(crate) circuit_breaker: Option<RawBreaker>,
+    pub(crate) fallback: Option<RawFallback>,
+    pub(crate) fault: Option<RawFault>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRetry {
+    pub(crate) attempts: Option<u32>,
+    pub(crate) on: Option<Vec<RawStatusRange>>,
+    pub(crate) non_idempotent: Option<bool>,
+    pub(crate) idempotency_key: Option<bool>,
+    pub(crate) backoff: Option<RawBackoff>,
+    pub(crate) budget: Option<RawBudget>,
+    pub(crate) max_replay_body_bytes: Option<ByteSize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBackoff {
+    pub(crate) base: Option<Duration>,
+    pub(crate) max: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBudget {
+    pub(crate) ratio: Option<Percent>,
+    pub(crate) min_per_second: Option<u32>,
+    pub(crate) window: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFallback {
+    #[serde(rename = "static")]
+    pub(crate) static_response: Option<RawStaticFallback>,
+    pub(crate) stale: Option<RawStaleFallback>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStaticFallback {
+    pub(crate) status: Option<u16>,
+    #[serde(default)]
+    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) body: Option<String>,
+    pub(crate) body_file: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStaleFallback {
+    pub(crate) max_age: Option<Duration>,
+    #[serde(default)]
+    pub(crate) key_headers: Vec<String>,
+    pub(crate) max_entries: Option<usize>,
+    pub(crate) max_entry_bytes: Option<ByteSize>,
+    pub(crate) max_total_bytes: Option<ByteSize>,
+    pub(crate) then: Option<RawStaleThen>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStaleThen {
+    #[serde(rename = "static")]
+    pub(crate) static_response: RawStaticFallback,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFault {
+    pub(crate) abort: Option<RawFaultAbort>,
+    pub(crate) delay: Option<RawFaultDelay>,
+    pub(crate) header_control: Option<bool>,
+    pub(crate) max_active: Option<u32>,
+    pub(crate) seed: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFaultAbort {
+    pub(crate) status: u16,
+    pub(crate) percent: Option<Percent>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFaultDelay {
+    pub(crate) duration: Duration,
+    pub(crate) percent: Option<Percent>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,9 +3,13 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
-use config_yaml::{Diagnostic, Diagnostics, Document, FieldPath, units};
+use config_yaml::{Diagnostics, Document, FieldPath, units};
+
+use super::report::Report;
+use super::resilience;
 use http::header::{HeaderName, HeaderValue};
 use http::uri::PathAndQuery;
 use observability::telemetry::FileSettings;
@@ -16,6 +20,7 @@ use super::raw::{
 };
 use super::{AdminConfig, Config, ReloadConfig, ShutdownConfig, TelemetryConfig};
 use crate::balance::{BalancerConfig, HashKey};
+use crate::classify::Classifier;
 use crate::health::HealthCheckConfig;
 use crate::route::{HostHeader, RouteConfig};
 use crate::routing::{HeaderMatcher, HeaderRule, HostPattern, PathMatch, Rewrite, RouteMatch};
@@ -44,51 +49,14 @@ const EMPTY_REWRITE: &str =
 const BALANCERS: &str =
     "round_robin, smooth_weighted_round_robin, least_request, consistent_hash, p2c_peak_ewma";
 
-/// Collects diagnostics against one document.
-struct Report<'a> {
-    document: &'a Document,
-    diagnostics: Vec<Diagnostic>,
-}
-
-impl Report<'_> {
-    /// A problem at `path`; the value written there, if a scalar, is quoted automatically.
-    fn error(&mut self, path: FieldPath, problem: impl Into<String>) -> &mut Diagnostic {
-        self.diagnostics
-            .push(self.document.diagnostic(path, problem));
-        let last = self.diagnostics.len() - 1;
-        &mut self.diagnostics[last]
-    }
-
-    /// An invalid value at `path`: what is wrong and what is allowed.
-    fn invalid(
-        &mut self,
-        path: FieldPath,
-        problem: impl Into<String>,
-        expected: impl Into<String>,
-    ) {
-        self.error(path, problem).expected = Some(expected.into());
-    }
-
-    /// A required field `field` absent from the mapping at `parent`.
-    fn missing(&mut self, parent: &FieldPath, field: &str, expected: impl Into<String>) {
-        self.invalid(
-            parent.key(field),
-            format!("missing field `{field}`"),
-            expected,
-        );
-    }
-
-    fn count(&self) -> usize {
-        self.diagnostics.len()
-    }
-}
-
 /// Validates a deserialized config; `document` locates each problem in the file.
 pub(super) fn validate(document: &Document, raw: RawConfig) -> Result<Config, Diagnostics> {
-    let mut report = Report {
-        document,
-        diagnostics: Vec::new(),
-    };
+    let mut report = Report::new(document);
+    // Files named in the config (fallback bodies) are relative to the config file.
+    let base_dir = Path::new(document.source())
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let root = FieldPath::root();
 
     let listen = match &raw.listen {
@@ -151,7 +119,7 @@ pub(super) fn validate(document: &Document, raw: RawConfig) -> Result<Config, Di
                 "a name no other route uses",
             );
         }
-        if let Some(route) = route(&mut report, &path, r, &raw) {
+        if let Some(route) = route(&mut report, &path, r, &raw, &upstreams, &base_dir) {
             routes.push(route);
         }
     }
@@ -336,6 +304,20 @@ fn upstream(
     };
     let connect_timeout = duration_or(raw.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
     positive(report, path.key("connect_timeout"), connect_timeout, "2s");
+    let statuses = resilience::failure_statuses(
+        report,
+        path.key("failure_statuses"),
+        raw.failure_statuses.as_ref(),
+    );
+    let breaker = raw
+        .circuit_breaker
+        .as_ref()
+        .and_then(|b| resilience::breaker(report, &path.key("circuit_breaker"), b));
+    let outlier = raw
+        .outlier_detection
+        .as_ref()
+        .and_then(|o| resilience::outlier(report, &path.key("outlier_detection"), o));
+    let limits = resilience::limits(report, &path.key("limits"), raw.limits.as_ref());
     if report.count() != before {
         return None;
     }
@@ -346,6 +328,10 @@ fn upstream(
         connect_timeout,
         health_check,
         panic,
+        classifier: Classifier::new(statuses),
+        breaker,
+        outlier,
+        limits,
     })
 }
 
@@ -466,6 +452,8 @@ fn route(
     path: &FieldPath,
     raw: &RawRoute,
     config: &RawConfig,
+    upstreams: &[UpstreamConfig],
+    base_dir: &Path,
 ) -> Option<RouteConfig> {
     let before = report.count();
     let name = match &raw.name {
@@ -552,6 +540,38 @@ fn route(
     };
     let timeout = duration_or(raw.timeout, DEFAULT_ROUTE_TIMEOUT);
     positive(report, path.key("timeout"), timeout, "15s");
+    let per_try_timeout = raw.per_try_timeout.map(units::Duration::get);
+    if let Some(per_try) = per_try_timeout {
+        positive(report, path.key("per_try_timeout"), per_try, "2s");
+        if per_try > timeout {
+            report.invalid(
+                path.key("per_try_timeout"),
+                "per-try timeout above the route timeout",
+                format!("at most `timeout` ({})", units::Duration::from(timeout)),
+            );
+        }
+    }
+    let statuses = upstreams
+        .iter()
+        .find(|u| u.name == upstream)
+        .map(|u| u.classifier.statuses().clone())
+        .unwrap_or_default();
+    let retry = raw
+        .retry
+        .as_ref()
+        .and_then(|r| resilience::retry(report, &path.key("retry"), r, &statuses));
+    let breaker = raw
+        .circuit_breaker
+        .as_ref()
+        .and_then(|b| resilience::breaker(report, &path.key("circuit_breaker"), b));
+    let fallback = raw
+        .fallback
+        .as_ref()
+        .and_then(|f| resilience::fallback(report, &path.key("fallback"), f, base_dir));
+    let fault = raw
+        .fault
+        .as_ref()
+        .and_then(|f| resilience::fault(report, &path.key("fault"), f));
     if report.count() != before {
         return None;
     }
@@ -562,6 +582,11 @@ fn route(
         rewrite,
         host_header,
         timeout,
+        per_try_timeout,
+        retry,
+        breaker,
+        fallback,
+        fault,
     })
 }
 

@@ -6,6 +6,10 @@ use std::time::Duration;
 
 pub(crate) use respond::{json_response, respond};
 
+use observability::names::reject;
+
+use crate::classify::{CallOutcome, Failure};
+
 /// An error and its sources on one line (`a: b: c`), for logs and CLI output.
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
@@ -80,6 +84,32 @@ pub enum ProxyError {
         /// The connect timeout.
         timeout: Duration,
     },
+    /// The upstream's circuit breaker refused the attempt (503).
+    #[error("circuit breaker of upstream {upstream} is {reason}")]
+    BreakerOpen {
+        /// The upstream.
+        upstream: String,
+        /// Open, forced open, or half-open with every probe placed.
+        reason: crate::breaker::RejectReason,
+        /// How long until the breaker probes again, when known.
+        retry_after: Option<Duration>,
+    },
+    /// A concurrency limit of the upstream refused the attempt (503).
+    #[error("upstream {upstream} is at its {} limit", limit.as_str())]
+    Overloaded {
+        /// The upstream.
+        upstream: String,
+        /// Which limit.
+        limit: crate::limits::LimitExceeded,
+    },
+    /// The route's total timeout passed, attempts and backoff included (504).
+    #[error("route {route} did not complete within {timeout:?}")]
+    TotalTimeout {
+        /// The route.
+        route: String,
+        /// The route timeout.
+        timeout: Duration,
+    },
     /// The upstream did not send response headers in time (504).
     #[error("upstream {upstream} endpoint {endpoint} did not answer within {timeout:?}")]
     Timeout {
@@ -103,6 +133,39 @@ impl ProxyError {
             Self::UpstreamIo { .. } => "upstream_io",
             Self::ConnectTimeout { .. } => "connect_timeout",
             Self::Timeout { .. } => "timeout",
+            Self::BreakerOpen { .. } => "breaker_open",
+            Self::Overloaded { .. } => "overloaded",
+            Self::TotalTimeout { .. } => "total_timeout",
+        }
+    }
+
+    /// The verdict on the upstream call this error ended, for the breaker, retries and outlier
+    /// detection; `None` when no call was made (no route, breaker open, limits, ...).
+    pub(crate) fn call_outcome(&self) -> Option<CallOutcome> {
+        let failure = match self {
+            Self::Connect { .. } => Failure::ConnectFailure,
+            Self::ConnectTimeout { .. } => Failure::ConnectTimeout,
+            Self::UpstreamIo { .. } => Failure::Reset,
+            Self::Timeout { .. } => Failure::Timeout,
+            _ => return None,
+        };
+        Some(CallOutcome::Failure(failure))
+    }
+
+    /// Why the gateway refused to call the upstream, for `x-gateway-reject-reason`.
+    pub(crate) fn reject_reason(&self) -> Option<&'static str> {
+        match self {
+            Self::BreakerOpen { .. } => Some(reject::BREAKER_OPEN),
+            Self::Overloaded {
+                limit: crate::limits::LimitExceeded::Requests,
+                ..
+            } => Some(reject::MAX_REQUESTS),
+            Self::Overloaded {
+                limit: crate::limits::LimitExceeded::Pending,
+                ..
+            } => Some(reject::MAX_PENDING),
+            Self::NoHealthyEndpoint { .. } => Some(reject::NO_HEALTHY_ENDPOINT),
+            _ => None,
         }
     }
 }

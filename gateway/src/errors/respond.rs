@@ -5,6 +5,7 @@
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
+use observability::names;
 
 use super::ProxyError;
 use crate::proxy::body::ProxyBody;
@@ -23,11 +24,33 @@ pub(crate) fn respond(error: &ProxyError) -> Response<ProxyBody> {
         ProxyError::Connect { .. } | ProxyError::UpstreamIo { .. } => {
             (StatusCode::BAD_GATEWAY, "upstream connection failed")
         }
-        ProxyError::ConnectTimeout { .. } | ProxyError::Timeout { .. } => {
-            (StatusCode::GATEWAY_TIMEOUT, "upstream timed out")
-        }
+        ProxyError::ConnectTimeout { .. }
+        | ProxyError::Timeout { .. }
+        | ProxyError::TotalTimeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "upstream timed out"),
+        ProxyError::BreakerOpen { .. } | ProxyError::Overloaded { .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "upstream temporarily unavailable",
+        ),
     };
-    json_response(status, error.kind(), message)
+    let mut response = json_response(status, error.kind(), message);
+    if let Some(reason) = error.reject_reason() {
+        response.headers_mut().insert(
+            names::header::REJECT_REASON,
+            HeaderValue::from_static(reason),
+        );
+    }
+    if let ProxyError::BreakerOpen {
+        retry_after: Some(wait),
+        ..
+    } = error
+    {
+        // Whole seconds, rounded up (RFC 9110 delay-seconds), at least 1.
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    }
+    response
 }
 
 /// A small JSON error body: `{"error": KIND, "status": N, "message": TEXT}`.

@@ -34,7 +34,7 @@ const RESERVED_HEADERS: [HeaderName; 8] = [
 ];
 
 /// A validated fallback: what a route answers when it cannot get a good upstream response.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum FallbackConfig {
     /// Always the same configured response.
     Static(StaticFallback),
@@ -43,7 +43,7 @@ pub enum FallbackConfig {
 }
 
 /// A validated static response: status, headers and body.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StaticFallback {
     status: StatusCode,
     headers: HeaderMap,
@@ -51,7 +51,7 @@ pub struct StaticFallback {
 }
 
 /// Stale-response settings before validation (filled from the raw config).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StaleSettings {
     /// Oldest stored response that may be served (since it was received). Above zero.
     pub max_age: Duration,
@@ -71,7 +71,7 @@ pub struct StaleSettings {
 }
 
 /// Validated stale-response settings; see [`StaleSettings`] for each field's meaning.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StaleFallback {
     pub(super) max_age: Duration,
     pub(super) key_headers: Vec<HeaderName>,

@@ -54,8 +54,7 @@ pub use tee::{Recorder, TeeBody};
 use crate::proxy::body::ProxyBody;
 
 /// Response header naming the kind of a degraded answer (`static` or `stale`).
-// NOTE(lead): moves to `observability::names` as the fallback header.
-pub const FALLBACK_HEADER: &str = "x-gateway-fallback";
+pub const FALLBACK_HEADER: &str = observability::names::header::FALLBACK;
 
 /// Request headers that make a response personal unless they are key headers.
 const CREDENTIAL_HEADERS: [HeaderName; 3] = [
@@ -169,6 +168,14 @@ impl Fallback {
             kind: FallbackKind::Stale,
             response,
         })
+    }
+
+    /// Which kind of fallback this is.
+    pub fn kind(&self) -> FallbackKind {
+        match self.mode {
+            Mode::Static(_) => FallbackKind::Static,
+            Mode::Stale { .. } => FallbackKind::Stale,
+        }
     }
 
     /// The cache's counters (stale mode).

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
+use observability::names;
 use tracing::debug;
 
 use super::config::{Abort, Delay, FaultConfig};
@@ -13,18 +14,17 @@ use crate::errors::json_response;
 use crate::proxy::body::ProxyBody;
 
 /// Request header asking for an abort with this status (200 to 599).
-// NOTE(lead): the five header names move to `observability::names`.
-pub const ABORT_HEADER: &str = "x-fault-abort-request";
+pub const ABORT_HEADER: &str = names::header::FAULT_ABORT;
 /// Request header: percentage (0 to 100) of header-requested aborts applied, capped by the
 /// configured ratio.
-pub const ABORT_PERCENTAGE_HEADER: &str = "x-fault-abort-request-percentage";
+pub const ABORT_PERCENTAGE_HEADER: &str = names::header::FAULT_ABORT_PERCENTAGE;
 /// Request header asking for a delay of this many milliseconds (1 to 60000).
-pub const DELAY_HEADER: &str = "x-fault-delay-request";
+pub const DELAY_HEADER: &str = names::header::FAULT_DELAY;
 /// Request header: percentage (0 to 100) of header-requested delays applied, capped by the
 /// configured ratio.
-pub const DELAY_PERCENTAGE_HEADER: &str = "x-fault-delay-request-percentage";
+pub const DELAY_PERCENTAGE_HEADER: &str = names::header::FAULT_DELAY_PERCENTAGE;
 /// Response header naming each fault injected into the exchange: `abort`, `delay`.
-pub const FAULT_HEADER: &str = "x-gateway-fault";
+pub const FAULT_HEADER: &str = names::header::FAULT;
 
 /// Longest delay a request header may ask for; longer values are invalid.
 pub const MAX_HEADER_DELAY: Duration = Duration::from_secs(60);

@@ -17,7 +17,7 @@ use tracing::{Instrument, debug, info, info_span};
 use super::{HealthCheckConfig, HealthCounter, Transition};
 use crate::errors::error_chain;
 use crate::instrument::Instruments;
-use crate::metrics::{EndpointLabels, Name, TransitionLabels};
+use crate::metrics::{EndpointLabels, TransitionLabels};
 use crate::proxy::body::ProxyBody;
 use crate::proxy::client::{HttpClient, http_client};
 use crate::upstream::{Endpoint, Upstream};
@@ -33,10 +33,11 @@ pub(crate) fn spawn_checkers<'a>(
             continue;
         };
         let client = http_client(config.timeout, false);
-        for endpoint in upstream.endpoints() {
+        for (index, endpoint) in upstream.endpoints().iter().enumerate() {
             let span = info_span!("health_check", upstream = %upstream.name(), endpoint = %endpoint.address());
             let checker = Checker {
-                upstream: upstream.label(),
+                upstream: Arc::clone(upstream),
+                index,
                 endpoint: Arc::clone(endpoint),
                 config: config.clone(),
                 client: client.clone(),
@@ -49,7 +50,9 @@ pub(crate) fn spawn_checkers<'a>(
 
 /// The probe loop of one endpoint and what it records.
 struct Checker {
-    upstream: Name,
+    upstream: Arc<Upstream>,
+    /// The endpoint's position in the upstream (outlier detection is indexed by it).
+    index: usize,
     endpoint: Arc<Endpoint>,
     config: HealthCheckConfig,
     client: HttpClient,
@@ -80,6 +83,16 @@ impl Checker {
                 debug!(%reason, "Probe failed");
             }
             endpoint.mark_probed();
+            // A passing probe ends an outlier ejection early (Envoy's
+            // `successful_active_health_check_uneject_host`).
+            if outcome.is_ok()
+                && let Some(returned) = self
+                    .upstream
+                    .outlier()
+                    .and_then(|o| o.on_active_check_passed(self.index, tokio::time::Instant::now()))
+            {
+                self.instruments.returned(&self.upstream, &returned);
+            }
             if let Some(transition) = counter.record(outcome.is_ok()) {
                 endpoint.set_healthy(transition == Transition::BecameHealthy);
                 self.record(transition, outcome.as_ref().err().map(String::as_str));
@@ -97,20 +110,20 @@ impl Checker {
         metrics
             .endpoint_healthy
             .get_or_create(&EndpointLabels {
-                upstream: Arc::clone(&self.upstream),
+                upstream: self.upstream.label(),
                 endpoint: address.clone(),
             })
             .set(i64::from(healthy));
         metrics
             .health_transitions
             .get_or_create(&TransitionLabels {
-                upstream: Arc::clone(&self.upstream),
+                upstream: self.upstream.label(),
                 endpoint: address.clone(),
                 to,
             })
             .inc();
         let mut attributes = vec![
-            KeyValue::new(attr::UPSTREAM, self.upstream.as_str().to_owned()),
+            KeyValue::new(attr::UPSTREAM, self.upstream.name().to_owned()),
             KeyValue::new(attr::ENDPOINT, address),
             KeyValue::new(attr::HEALTH, to),
         ];

@@ -1,95 +1,150 @@
-//! The innermost service of a route: pick an endpoint, send the request over the pooled
-//! client, and turn transport failures into typed [`ProxyError`]s; each attempt is a client
-//! span, a metric sample and an in-flight mark on the endpoint.
+//! One attempt to one chosen endpoint: the upstream request line and `Host`, the client span
+//! with its `traceparent`, the pooled client call under the per-try timeout, and the typing
+//! of transport failures into [`ProxyError`]s.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::uri::{Scheme, Uri};
+use http::uri::{PathAndQuery, Scheme, Uri};
 use http::{HeaderValue, Request, Response, header};
 use observability::names::{attr, outcome};
-use opentelemetry::KeyValue;
 use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry::{Context, KeyValue};
 use tokio::time::Instant;
-use tower::Service;
 
-use super::ClientAddr;
 use super::body::{EndGuard, ProxyBody};
 use super::client::HttpClient;
 use super::headers::remove_hop_by_hop;
-use crate::balance::PickContext;
+use crate::classify::{CallOutcome, Classifier};
 use crate::errors::{BoxError, ProxyError};
 use crate::instrument::{Instruments, RequestTrace, SpanEnd, fail};
 use crate::metrics::{AttemptLabels, UpstreamLabels};
 use crate::route::HostHeader;
-use crate::upstream::Upstream;
+use crate::upstream::{Selected, Upstream};
 
-/// Sends one attempt to one endpoint of an upstream.
+/// Sends attempts of one route to endpoints of its upstream.
 #[derive(Debug, Clone)]
 pub(crate) struct Forward {
     upstream: Arc<Upstream>,
     client: HttpClient,
-    timeout: Duration,
     host_header: HostHeader,
     instruments: Arc<Instruments>,
+}
+
+/// What an attempt produced, classified.
+#[derive(Debug)]
+pub(crate) struct Sent {
+    pub(crate) result: Result<Response<ProxyBody>, ProxyError>,
+    /// The shared classifier's verdict; `None` when no call was made.
+    pub(crate) outcome: Option<CallOutcome>,
+    /// Time from sending to the response headers (or the failure).
+    pub(crate) elapsed: Duration,
 }
 
 impl Forward {
     pub(crate) fn new(
         upstream: Arc<Upstream>,
         client: HttpClient,
-        timeout: Duration,
         host_header: HostHeader,
         instruments: Arc<Instruments>,
     ) -> Self {
         Self {
             upstream,
             client,
-            timeout,
             host_header,
             instruments,
         }
     }
-}
 
-impl Service<Request<ProxyBody>> for Forward {
-    type Response = Response<ProxyBody>;
-    type Error = ProxyError;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<ProxyBody>, ProxyError>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), ProxyError>> {
-        // The pooled client queues internally; readiness is decided per endpoint below.
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<ProxyBody>) -> Self::Future {
-        let this = self.clone();
-        Box::pin(async move { this.attempt(request).await })
-    }
-}
-
-impl Forward {
-    async fn attempt(
-        self,
+    /// Sends `request` to `selected`, waiting at most `per_try` for the response headers.
+    pub(crate) async fn send(
+        &self,
         mut request: Request<ProxyBody>,
-    ) -> Result<Response<ProxyBody>, ProxyError> {
-        let client_ip = request
-            .extensions()
-            .get::<ClientAddr>()
-            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-        let endpoint = self.upstream.select(&PickContext {
-            client_ip,
-            headers: request.headers(),
-        })?;
-        let address = endpoint.address().to_owned();
-        let upstream = self.upstream.name().to_owned();
-        let Some(authority) = endpoint.authority().cloned() else {
-            let source = format!("endpoint address {address} is not a URI authority").into();
-            return Err(ProxyError::Connect { upstream, endpoint: address, source });
+        selected: &Selected,
+        number: u32,
+        per_try: Option<Duration>,
+    ) -> Sent {
+        let endpoint = &selected.endpoint;
+        let address = endpoint.address();
+        let upstream = self.upstream.name();
+        if let Err(error) = self.target(&mut request, selected) {
+            return Sent {
+                result: Err(error),
+                outcome: None,
+                elapsed: Duration::ZERO,
+            };
+        }
+        let trace = request.extensions().get::<RequestTrace>().cloned();
+        let span = self.instruments.start_attempt(
+            trace.as_ref(),
+            upstream,
+            address,
+            request.headers_mut(),
+        );
+        span.span()
+            .set_attribute(KeyValue::new(attr::ATTEMPT, i64::from(number)));
+
+        let in_flight = endpoint.begin();
+        let started = Instant::now();
+        let call = self.client.request(request);
+        let sent = match per_try {
+            Some(limit) => tokio::time::timeout(limit, call).await.map_err(|_| limit),
+            None => Ok(call.await),
+        };
+        let elapsed = started.elapsed();
+        let result = match sent {
+            Err(limit) => Err(ProxyError::Timeout {
+                upstream: upstream.to_owned(),
+                endpoint: address.to_owned(),
+                timeout: limit,
+            }),
+            Ok(Err(error)) => Err(classify_error(
+                error,
+                upstream,
+                address,
+                self.upstream.config().connect_timeout,
+            )),
+            Ok(Ok(response)) => Ok(response),
+        };
+        let classifier: &Classifier = &self.upstream.config().classifier;
+        let outcome = match &result {
+            Ok(response) => classifier.response(response.status()),
+            Err(error) => error.call_outcome().unwrap_or(CallOutcome::Success),
+        };
+        self.record(&span, &result, outcome, elapsed);
+
+        let result = result.map(|response| {
+            in_flight.observe_response();
+            let (mut parts, body) = response.into_parts();
+            remove_hop_by_hop(&mut parts.headers);
+            let body = ProxyBody::new(body)
+                .with_guard(EndGuard::InFlight(in_flight))
+                .with_guard(EndGuard::Span(SpanEnd(span)));
+            Response::from_parts(parts, body)
+        });
+        Sent {
+            result,
+            outcome: Some(outcome),
+            elapsed,
+        }
+    }
+
+    /// Points the request at the endpoint: absolute URI, HTTP/1.1, `Host` per the route.
+    fn target(
+        &self,
+        request: &mut Request<ProxyBody>,
+        selected: &Selected,
+    ) -> Result<(), ProxyError> {
+        let address = selected.endpoint.address();
+        let connect_error = |source: BoxError| ProxyError::Connect {
+            upstream: self.upstream.name().to_owned(),
+            endpoint: address.to_owned(),
+            source,
+        };
+        let Some(authority) = selected.endpoint.authority().cloned() else {
+            return Err(connect_error(
+                format!("endpoint address {address} is not a URI authority").into(),
+            ));
         };
         let mut parts = http::uri::Parts::default();
         parts.scheme = Some(Scheme::HTTP);
@@ -98,18 +153,14 @@ impl Forward {
             .uri()
             .path_and_query()
             .cloned()
-            .or_else(|| Some(http::uri::PathAndQuery::from_static("/")));
-        *request.uri_mut() = Uri::from_parts(parts).map_err(|e| ProxyError::Connect {
-            upstream: upstream.clone(),
-            endpoint: address.clone(),
-            source: Box::new(e),
-        })?;
+            .or_else(|| Some(PathAndQuery::from_static("/")));
+        *request.uri_mut() = Uri::from_parts(parts).map_err(|e| connect_error(Box::new(e)))?;
         // Upstream connections are HTTP/1.1 whatever the client spoke.
         *request.version_mut() = http::Version::HTTP_11;
         match &self.host_header {
             HostHeader::Preserve => {}
             HostHeader::Endpoint => {
-                if let Ok(v) = HeaderValue::from_str(&address) {
+                if let Ok(v) = HeaderValue::from_str(address) {
                     request.headers_mut().insert(header::HOST, v);
                 }
             }
@@ -117,82 +168,59 @@ impl Forward {
                 request.headers_mut().insert(header::HOST, v.clone());
             }
         }
+        Ok(())
+    }
 
-        let trace = request.extensions().get::<RequestTrace>().cloned();
-        if let Some(t) = &trace {
-            t.attempts.fetch_add(1, Ordering::Relaxed);
-        }
-        let span = self.instruments.start_attempt(
-            trace.as_ref(),
-            &upstream,
-            &address,
-            request.headers_mut(),
-        );
-        let in_flight = endpoint.begin();
-        let started = Instant::now();
-        let sent = tokio::time::timeout(self.timeout, self.client.request(request)).await;
-        let elapsed = started.elapsed();
-
-        let result = match sent {
-            Err(_elapsed) => Err(ProxyError::Timeout {
-                upstream,
-                endpoint: address,
-                timeout: self.timeout,
-            }),
-            Ok(Err(error)) => Err(classify(
-                error,
-                upstream,
-                address,
-                self.upstream.config().connect_timeout,
-            )),
-            Ok(Ok(response)) => Ok(response),
+    /// Metrics and span attributes of one attempt.
+    fn record<B>(
+        &self,
+        span: &Context,
+        result: &Result<Response<B>, ProxyError>,
+        outcome: CallOutcome,
+        elapsed: Duration,
+    ) {
+        let label = match (result, outcome) {
+            (Err(error), _) => error.kind(),
+            (Ok(r), CallOutcome::Failure(_)) if r.status().is_client_error() => outcome::HTTP_4XX,
+            (Ok(_), CallOutcome::Failure(failure)) => failure.label(),
+            (Ok(r), CallOutcome::Success) if r.status().is_server_error() => outcome::HTTP_5XX,
+            (Ok(_), CallOutcome::Success) => outcome::OK,
         };
-        let outcome = match &result {
-            Ok(r) if r.status().is_server_error() => outcome::HTTP_5XX,
-            Ok(_) => outcome::OK,
-            Err(e) => e.kind(),
-        };
-        let label = self.upstream.label();
         let metrics = &self.instruments.metrics;
+        let upstream = self.upstream.label();
         metrics
             .upstream_requests
             .get_or_create(&AttemptLabels {
-                upstream: label.clone(),
-                outcome,
+                upstream: upstream.clone(),
+                outcome: label,
             })
             .inc();
         metrics
             .upstream_duration
-            .get_or_create(&UpstreamLabels { upstream: label })
+            .get_or_create(&UpstreamLabels { upstream })
             .observe(elapsed.as_secs_f64());
         let attempt = span.span();
-        attempt.set_attribute(KeyValue::new(attr::OUTCOME, outcome));
-        if outcome != outcome::OK {
-            fail(&span, outcome);
+        attempt.set_attribute(KeyValue::new(attr::OUTCOME, label));
+        if let Ok(response) = result {
+            attempt.set_attribute(KeyValue::new(
+                attr::HTTP_STATUS_CODE,
+                i64::from(response.status().as_u16()),
+            ));
         }
-
-        let response = result?;
-        attempt.set_attribute(KeyValue::new(
-            attr::HTTP_STATUS_CODE,
-            i64::from(response.status().as_u16()),
-        ));
-        in_flight.observe_response();
-        let (mut parts, body) = response.into_parts();
-        remove_hop_by_hop(&mut parts.headers);
-        let body = ProxyBody::new(body)
-            .with_guard(EndGuard::InFlight(in_flight))
-            .with_guard(EndGuard::Span(SpanEnd(span)));
-        Ok(Response::from_parts(parts, body))
+        if label != outcome::OK {
+            fail(span, label);
+        }
     }
 }
 
 /// Maps a client error to connect failure, connect timeout or I/O failure.
-fn classify(
+fn classify_error(
     error: hyper_util::client::legacy::Error,
-    upstream: String,
-    endpoint: String,
+    upstream: &str,
+    endpoint: &str,
     connect_timeout: Duration,
 ) -> ProxyError {
+    let (upstream, endpoint) = (upstream.to_owned(), endpoint.to_owned());
     let timed_out = io_kind(&error) == Some(std::io::ErrorKind::TimedOut);
     if error.is_connect() {
         if timed_out {

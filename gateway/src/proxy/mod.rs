@@ -5,6 +5,7 @@ pub(crate) mod body;
 pub(crate) mod client;
 pub(crate) mod forward;
 pub(crate) mod headers;
+pub(crate) mod pipeline;
 
 use std::net::SocketAddr;
 

@@ -3,7 +3,11 @@
 use std::time::Duration;
 
 use crate::balance::BalancerConfig;
+use crate::breaker::BreakerConfig;
+use crate::classify::Classifier;
 use crate::health::HealthCheckConfig;
+use crate::limits::LimitsConfig;
+use crate::outlier::OutlierConfig;
 
 /// One upstream: a named group of endpoints.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +24,15 @@ pub struct UpstreamConfig {
     pub health_check: Option<HealthCheckConfig>,
     /// What happens when too few endpoints are healthy.
     pub panic: PanicMode,
+    /// Which responses count as failures (breaker, retries, outlier detection, metrics).
+    /// Default: every 5xx except 501.
+    pub classifier: Classifier,
+    /// The upstream's circuit breaker, if configured (routes may override it).
+    pub breaker: Option<BreakerConfig>,
+    /// Passive health: ejection of endpoints with consecutive failures, if configured.
+    pub outlier: Option<OutlierConfig>,
+    /// Concurrency limits (defaults: 1024 each).
+    pub limits: LimitsConfig,
 }
 
 /// One endpoint of an upstream.

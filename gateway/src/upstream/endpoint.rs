@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::time::Instant;
 
 use crate::balance::PeakEwma;
+use crate::outlier::OutlierState;
 
 /// The live state of one endpoint of an upstream.
 #[derive(Debug)]
@@ -23,6 +24,7 @@ pub struct Endpoint {
     healthy: AtomicBool,
     probed: AtomicBool,
     latency: PeakEwma,
+    outlier: Arc<OutlierState>,
 }
 
 // === impl Endpoint ===
@@ -41,6 +43,7 @@ impl Endpoint {
             healthy: AtomicBool::new(true),
             probed: AtomicBool::new(false),
             latency,
+            outlier: Arc::new(OutlierState::new()),
         }
     }
 
@@ -82,9 +85,16 @@ impl Endpoint {
         self.probed.store(true, Ordering::Release);
     }
 
-    /// Takes over the health verdict of the endpoint this one replaces (same address, new
-    /// settings), so a reload never flips an unhealthy endpoint back to healthy.
-    pub(crate) fn inherit_health(&self, previous: &Endpoint) {
+    /// Passive-health (outlier) state, shared across config versions.
+    pub(crate) fn outlier(&self) -> &Arc<OutlierState> {
+        &self.outlier
+    }
+
+    /// Takes over the health verdict and outlier state of the endpoint this one replaces (same
+    /// address, new settings), so a reload neither flips an unhealthy endpoint back to healthy
+    /// nor forgets an ejection.
+    pub(crate) fn inherit_health(&mut self, previous: &Endpoint) {
+        self.outlier = Arc::clone(&previous.outlier);
         self.set_healthy(previous.is_healthy());
         if previous.is_probed() {
             self.mark_probed();

@@ -40,10 +40,11 @@ impl EndpointRegistry {
         {
             return Arc::clone(existing);
         }
-        let endpoint = Arc::new(Endpoint::new(address, weight, latency));
+        let mut endpoint = Endpoint::new(address, weight, latency);
         if let Some(old) = previous {
             endpoint.inherit_health(&old);
         }
+        let endpoint = Arc::new(endpoint);
         map.insert(key, Arc::downgrade(&endpoint));
         endpoint
     }
