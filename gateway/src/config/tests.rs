@@ -314,3 +314,211 @@ fn config_duplicate_endpoint_and_bad_upstream_name_are_rejected() {
         lines[1]
     );
 }
+
+const RESILIENT: &str = "\
+listen: 127.0.0.1:8080
+upstreams:
+  users:
+    endpoints: [ { address: 127.0.0.1:9101 }, { address: 127.0.0.1:9102 } ]
+    failure_statuses: [500, \"502-504\", 429]
+    circuit_breaker:
+      window: { duration: 10s }
+      failure_rate: 40%
+      slow_call: { over: 1s, rate: 80% }
+      minimum_calls: 5
+      open_for: 2s
+      half_open_calls: 2
+      half_open_max_wait: off
+      automatic_half_open: false
+    outlier_detection: { consecutive_failures: 3, base_ejection: 5s, max_ejection_percent: 50% }
+    limits: { max_connections: 64, max_pending: 8, max_requests: 100 }
+routes:
+  - name: users
+    match: { path: /api/users/** }
+    upstream: users
+    timeout: 3s
+    per_try_timeout: 1s
+    retry:
+      attempts: 3
+      on: [connect_failure, reset, per_try_timeout, \"503\", 429]
+      non_idempotent: true
+      backoff: { base: 10ms, max: 100ms }
+      budget: { ratio: 25%, min_per_second: 5, window: 5s }
+      max_replay_body_bytes: 16KiB
+    circuit_breaker: { window: { calls: 50 } }
+    fallback: { static: { status: 200, headers: { content-type: application/json }, body: '{\"users\":[]}' } }
+    fault: { abort: { status: 503, percent: 10% }, delay: { duration: 50ms }, header_control: true, seed: 9 }
+";
+
+#[test]
+fn config_resilience_settings_map_onto_module_configs() {
+    use crate::breaker::Window;
+    let config = load(RESILIENT);
+    let users = config.upstream("users").unwrap();
+    let statuses = users.classifier.statuses();
+    assert_eq!(statuses.ranges(), vec![(429, 429), (500, 500), (502, 504)]);
+    let breaker = users.breaker.unwrap();
+    assert_eq!(breaker.window, Window::Time(Duration::from_secs(10)));
+    assert_eq!(breaker.failure_rate_threshold, 0.4);
+    assert_eq!(
+        (breaker.slow_call_duration, breaker.slow_call_rate_threshold),
+        (Duration::from_secs(1), 0.8)
+    );
+    assert_eq!(breaker.minimum_calls.get(), 5);
+    assert_eq!(breaker.wait_in_open, Duration::from_secs(2));
+    assert_eq!(breaker.permitted_calls_in_half_open.get(), 2);
+    assert_eq!(breaker.max_wait_in_half_open, None);
+    assert!(!breaker.automatic_transition);
+    let outlier = users.outlier.clone().unwrap();
+    assert_eq!(outlier.consecutive_failures().get(), 3);
+    assert_eq!(outlier.base_ejection(), Duration::from_secs(5));
+    assert_eq!(
+        (
+            users.limits.max_connections,
+            users.limits.max_pending,
+            users.limits.max_requests
+        ),
+        (64, 8, 100)
+    );
+
+    let route = &config.routes[0];
+    assert_eq!(
+        (route.timeout, route.per_try_timeout),
+        (Duration::from_secs(3), Some(Duration::from_secs(1)))
+    );
+    let retry = route.retry.clone().unwrap();
+    assert_eq!(retry.attempts.get(), 3);
+    assert!(
+        retry.retry_on.connect_failure && retry.retry_on.reset && retry.retry_on.per_try_timeout
+    );
+    assert_eq!(
+        retry.retry_on.statuses.ranges(),
+        vec![(429, 429), (503, 503)]
+    );
+    assert!(!retry.idempotent_only);
+    assert_eq!(
+        (retry.backoff.base, retry.backoff.max),
+        (Duration::from_millis(10), Duration::from_millis(100))
+    );
+    assert_eq!(
+        (
+            retry.budget.ratio,
+            retry.budget.min_per_second,
+            retry.budget.window
+        ),
+        (0.25, 5, Duration::from_secs(5))
+    );
+    assert_eq!(retry.max_replay_body_bytes, 16 * 1024);
+    assert_eq!(
+        route.breaker.unwrap().window,
+        Window::Count(std::num::NonZeroU32::new(50).unwrap())
+    );
+    assert!(matches!(
+        route.fallback,
+        Some(crate::fallback::FallbackConfig::Static(_))
+    ));
+    assert!(route.fault.is_some());
+}
+
+#[test]
+fn config_resilience_defaults_apply_when_only_the_block_is_present() {
+    let text = MINIMAL
+        .replace(
+            "      - address: 127.0.0.1:9101\n",
+            "      - address: 127.0.0.1:9101\n    circuit_breaker: {}\n",
+        )
+        .replace(
+            "    upstream: users\n",
+            "    upstream: users\n    retry: {}\n",
+        );
+    let config = load(&text);
+    assert_eq!(
+        config.upstreams[0].breaker,
+        Some(crate::breaker::BreakerConfig::default())
+    );
+    assert_eq!(
+        config.upstreams[0].limits,
+        crate::limits::LimitsConfig::default()
+    );
+    let retry = config.routes[0].retry.clone().unwrap();
+    assert_eq!(retry, crate::retry::RetryConfig::default());
+    assert_eq!(config.routes[0].per_try_timeout, None);
+}
+
+#[test]
+fn config_resilience_problems_are_reported_with_yaml_paths() {
+    let text = "\
+listen: 127.0.0.1:8080
+upstreams:
+  users:
+    endpoints: [ { address: 127.0.0.1:9101 } ]
+    failure_statuses: [\"5xx\"]
+    circuit_breaker: { window: { calls: 0 }, failure_rate: 0%, open_for: 0s }
+    outlier_detection: { consecutive_failures: 0 }
+    limits: { max_requests: 0 }
+routes:
+  - name: users
+    match: { path: /** }
+    upstream: users
+    timeout: 1s
+    per_try_timeout: 2s
+    retry: { on: [\"404\", bogus] }
+    fallback: { static: { status: 99 } }
+    fault: { abort: { status: 1000 } }
+";
+    let lines = problems(text);
+    let expect = [
+        "upstreams.users.failure_statuses[0]: not a status code or range",
+        "upstreams.users.circuit_breaker.window.calls: a window needs at least one call",
+        "upstreams.users.circuit_breaker.failure_rate: failure_rate_threshold must be above 0",
+        "upstreams.users.circuit_breaker.open_for: wait_in_open must be positive",
+        "upstreams.users.outlier_detection.consecutive_failures:",
+        "upstreams.users.limits.max_requests: limit must be at least 1",
+        "routes[0].per_try_timeout: per-try timeout above the route timeout",
+        "routes[0].retry.on[1]: not a retry condition",
+        "routes[0].retry.on: statuses 404 are not failures for this upstream",
+        "routes[0].fallback.static.status:",
+        "routes[0].fault.abort.status: not an HTTP status",
+    ];
+    for e in expect {
+        assert!(
+            lines.iter().any(|l| l.contains(e)),
+            "missing `{e}` in {lines:#?}"
+        );
+    }
+    assert_eq!(lines.len(), expect.len(), "{lines:#?}");
+}
+
+#[test]
+fn config_fallback_body_file_is_read_relative_to_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fallback.json"), "{\"degraded\":true}").unwrap();
+    let text = MINIMAL.replace(
+        "    upstream: users\n",
+        "    upstream: users\n    fallback: { static: { body_file: fallback.json } }\n",
+    );
+    let path = dir.path().join("gateway.yaml");
+    let config = load_str(&path.display().to_string(), &text).unwrap();
+    let Some(crate::fallback::FallbackConfig::Static(fallback)) = &config.routes[0].fallback else {
+        panic!("static fallback")
+    };
+    assert_eq!(&fallback.body()[..], b"{\"degraded\":true}");
+
+    let missing = MINIMAL.replace(
+        "    upstream: users\n",
+        "    upstream: users\n    fallback: { static: { body_file: nope.json } }\n",
+    );
+    let err = load_str(&path.display().to_string(), &missing).unwrap_err();
+    let line = err
+        .diagnostics()
+        .unwrap()
+        .iter()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        line.contains("routes[0].fallback.static.body_file: cannot read fallback body file"),
+        "{line}"
+    );
+    assert!(line.contains("nope.json"), "{line}");
+}
