@@ -3,11 +3,16 @@
 # (b) through nginx as a reverse proxy, (c) through the gateway with one
 # worker thread. See bench/README.md for the layout and how to read results.
 #
-# Usage: bench/proxy.sh [--no-build] [--tracing] [--json FILE]
+# Usage: bench/proxy.sh [--no-build] [--tracing] [--resilience] [--json FILE]
 #
 # --tracing adds two gateway cases exporting traces over OTLP to the embedded
 # trace store (`chaos traces`, on the upstream's CPU): 1% and 100% of new
 # traces sampled. The plain gateway case has trace export off.
+#
+# --resilience adds a gateway case with the whole resilience stack configured
+# (breaker, outlier detection, limits, retries with a budget, a static
+# fallback and a header-controlled fault filter) on a healthy upstream: the
+# per-request cost of the checks when nothing fails.
 #
 # Environment (defaults in brackets):
 #   BENCH_PROXY_CPU [0]     CPU of the proxy under test (and of the upstream in the direct case)
@@ -101,11 +106,13 @@ trap 'exit 143' TERM
 
 BUILD=1
 TRACING=0
+RESILIENCE=0
 JSON_OUT=
 while (($#)); do
     case $1 in
         --no-build) BUILD=0 ;;
         --tracing) TRACING=1 ;;
+        --resilience) RESILIENCE=1 ;;
         --json)
             (($# >= 2)) || die 2 "--json needs a file"
             JSON_OUT=$2
@@ -253,9 +260,10 @@ start_nginx() { # TEMPLATE NAME CPU PORT [KEY=VALUE...]; sets STARTED_PID
     wait_http "http://127.0.0.1:$port/" "$STARTED_PID" "$name nginx"
 }
 
-start_gateway() { # CPU UPSTREAM_PORT [TRACING_YAML]; sets STARTED_PID and GATEWAY_ADDR
+start_gateway() { # CPU UPSTREAM_PORT [TRACING_YAML [UPSTREAM_YAML ROUTE_YAML]]; sets STARTED_PID and GATEWAY_ADDR
     local cpu=$1 conf=$RUN_DIR/gateway.yaml out=$RUN_DIR/gateway.out line i
-    render "$BENCH_DIR/gateway.yaml" "$conf" UPSTREAM_PORT="$2" TRACING="${3:-}"
+    render "$BENCH_DIR/gateway.yaml" "$conf" UPSTREAM_PORT="$2" TRACING="${3:-}" \
+        UPSTREAM_EXTRA="${4:-}" ROUTE_EXTRA="${5:-}"
     "$GATEWAY_BIN" validate --config "$conf" >/dev/null 2>"$RUN_DIR/gateway.validate" ||
         die 3 "gateway rejected $conf: $(cat "$RUN_DIR/gateway.validate")"
     # A RUST_LOG left in the caller's shell (say, debug) would turn this into
@@ -441,7 +449,24 @@ run_wrk gateway "http://$GATEWAY_ADDR$URL_PATH" "$gateway_pid"
 stop "$gateway_pid"
 CASES=(direct nginx gateway)
 
-# (d) Optional: the gateway exporting traces at 1% and 100% of new traces.
+# (d) Optional: the whole resilience stack on a healthy upstream.
+if ((RESILIENCE)); then
+    upstream_extra="    circuit_breaker: {}
+    outlier_detection: {}
+    limits: { max_connections: 4096, max_pending: 4096, max_requests: 4096 }"
+    route_extra="    per_try_timeout: 2s
+    retry: { attempts: 3 }
+    fallback: { static: { status: 503, body: 'degraded' } }
+    fault: { abort: { status: 503, percent: 100% }, header_control: true }"
+    start_gateway "$PROXY_CPU" "$upstream_port" "" "$upstream_extra" "$route_extra"
+    gateway_pid=$STARTED_PID
+    check_response "http://$GATEWAY_ADDR$URL_PATH" "gateway (resilience stack)"
+    run_wrk gateway_resilient "http://$GATEWAY_ADDR$URL_PATH" "$gateway_pid"
+    stop "$gateway_pid"
+    CASES+=(gateway_resilient)
+fi
+
+# (e) Optional: the gateway exporting traces at 1% and 100% of new traces.
 if ((TRACING)); then
     start_trace_store "$UPSTREAM_CPU"
     store_pid=$STARTED_PID
@@ -475,6 +500,9 @@ for name in "${CASES[@]}"; do
 done
 printf '\nreq/s ratio gateway/nginx:  %s\n' "$vs_nginx"
 printf 'req/s ratio gateway/direct: %s\n' "$vs_direct"
+if ((RESILIENCE)); then
+    printf 'req/s ratio resilience stack/plain: %s\n' "$(ratio "${RPS[gateway_resilient]}" "${RPS[gateway]}")"
+fi
 if ((TRACING)); then
     printf 'req/s ratio tracing 1%%/off:   %s\n' "$(ratio "${RPS[gateway_1pct]}" "${RPS[gateway]}")"
     printf 'req/s ratio tracing 100%%/off: %s\n' "$(ratio "${RPS[gateway_100pct]}" "${RPS[gateway]}")"
