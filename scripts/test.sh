@@ -6,15 +6,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages whose programs the tests run, as "package:program".
+# Debian packages the tests need, as "package|command that succeeds when it is installed".
 PACKAGES=(
-  "prometheus:prometheus"
-  "prometheus:promtool"
+  "prometheus|command -v prometheus && command -v promtool"
+  "iproute2|command -v ip"
+  "nftables|command -v nft"
+  "pkg-config|command -v pkg-config"
+  "libssl-dev|pkg-config --exists openssl"
 )
 
 missing=()
 for entry in "${PACKAGES[@]}"; do
-  command -v "${entry#*:}" >/dev/null 2>&1 || missing+=("${entry%%:*}")
+  bash -c "${entry#*|}" >/dev/null 2>&1 || missing+=("${entry%%|*}")
 done
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
