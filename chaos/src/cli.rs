@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::num::{NonZeroU64, NonZeroUsize};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
@@ -104,6 +105,71 @@ pub(crate) enum Command {
     /// When --max-spans or --max-bytes is exceeded, whole traces are evicted, oldest first.
     #[command(after_help = EXIT_CODES, verbatim_doc_comment)]
     Traces(TracesArgs),
+
+    /// Serve the fault proxy: TCP proxies with toxics, driven by Toxiproxy's REST API.
+    ///
+    /// Speaks Toxiproxy 2.12's API, so toxiproxy-cli and Toxiproxy client libraries work
+    /// unchanged. The first stdout line is `listening on ADDR:PORT` with the API port
+    /// actually bound; logs go to stderr. SIGTERM/SIGINT stop the API, close every proxy's
+    /// listener and every proxied connection, and exit 0.
+    ///
+    /// Routes (JSON; errors are {"error":"...","status":N}):
+    ///   GET /proxies                  POST /proxies (201)          POST /populate (201)
+    ///   GET|POST|PATCH|DELETE /proxies/{proxy}
+    ///   GET|POST /proxies/{proxy}/toxics
+    ///   GET|POST|PATCH|DELETE /proxies/{proxy}/toxics/{toxic}
+    ///   POST /reset (204)             GET /version
+    /// Toxics: latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, noop.
+    ///
+    /// Toxicity draws, latency jitter and slicer sizes come from --seed: each connection's
+    /// draws derive from (seed, proxy name, connection number, direction), so the n-th
+    /// connection of a proxy gets the same decisions on every run.
+    #[command(after_help = EXIT_CODES, verbatim_doc_comment)]
+    Proxy(ProxyArgs),
+
+    /// Check scenario files without running them.
+    ///
+    /// Runs the same validation `chaos run` does before starting anything: the YAML, every
+    /// key and value, references (faults, upstreams, replicas, placeholders of the gateway
+    /// config template), the timeline and thresholds. Prints `ok: FILE` for a valid file,
+    /// else every problem, one per line, as
+    /// `FILE:LINE:COL: field.path: problem (got VALUE; expected ...)`.
+    /// A folder stands for every *.yaml file directly in it, in name order. With several
+    /// files, a last line counts them: `N valid, M invalid`.
+    /// Exits 0 when every file is valid, 2 otherwise.
+    #[command(after_help = EXIT_CODES, verbatim_doc_comment)]
+    Validate(ValidateArgs),
+
+    /// Print every fault kind with its parameters, defaults and on-wire effect.
+    ///
+    /// Generated from the table `chaos validate` checks scenarios against.
+    #[command(after_help = EXIT_CODES, visible_alias = "list-faults")]
+    List(ListArgs),
+}
+
+/// Arguments of `chaos validate`.
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// Scenario files, or folders of them.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub(crate) paths: Vec<PathBuf>,
+}
+
+/// Flags of `chaos list`.
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Output format: aligned text, or one JSON array.
+    #[arg(long, env = "CHAOS_LIST_FORMAT", value_enum, default_value_t = ListFormat::Text)]
+    pub(crate) format: ListFormat,
+}
+
+/// Output format of `chaos list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ListFormat {
+    /// Aligned text.
+    Text,
+    /// A JSON array, one object per fault kind.
+    Json,
 }
 
 /// Flags of `chaos upstream`.
@@ -241,6 +307,18 @@ pub(crate) struct TracesArgs {
     pub(crate) max_bytes: NonZeroU64,
 }
 
+/// Flags of `chaos proxy`.
+#[derive(Debug, Args)]
+pub(crate) struct ProxyArgs {
+    /// Address of the REST API (Toxiproxy's default port); port 0 picks a free port.
+    #[arg(long, env = "CHAOS_PROXY_LISTEN", default_value = "127.0.0.1:8474")]
+    pub(crate) listen: SocketAddr,
+
+    /// Seed of every random draw (toxicity, jitter, slicer sizes).
+    #[arg(long, env = "CHAOS_PROXY_SEED", default_value = "0")]
+    pub(crate) seed: u64,
+}
+
 /// Parses a non-zero byte size with a mandatory unit: "64KiB", "1GB".
 pub(crate) fn parse_nonzero_byte_size(text: &str) -> Result<NonZeroU64, String> {
     let size = text
@@ -288,6 +366,63 @@ mod tests {
             Command::Traces(args) => args,
             other => panic!("parsed as {other:?}"),
         })
+    }
+
+    fn proxy_args(args: &[&str]) -> Result<ProxyArgs, clap::Error> {
+        let argv = ["chaos", "proxy"].iter().chain(args);
+        Cli::try_parse_from(argv).map(|cli| match cli.command {
+            Command::Proxy(args) => args,
+            other => panic!("parsed as {other:?}"),
+        })
+    }
+
+    #[test]
+    fn proxy_args_default_to_toxiproxys_port_and_seed_zero() {
+        let args = proxy_args(&[]).unwrap();
+        assert_eq!(args.listen, "127.0.0.1:8474".parse().unwrap());
+        assert_eq!(args.seed, 0);
+        let args = proxy_args(&["--listen", "0.0.0.0:0", "--seed", "42"]).unwrap();
+        assert_eq!(args.listen, "0.0.0.0:0".parse().unwrap());
+        assert_eq!(args.seed, 42);
+        for bad in [["--seed", "x"], ["--listen", "8474"]] {
+            let err = proxy_args(&bad).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn validate_args_take_files_and_folders_and_require_one() {
+        let cli = Cli::try_parse_from(["chaos", "validate", "a.yaml", "dir"]).unwrap();
+        let Command::Validate(args) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.paths, [PathBuf::from("a.yaml"), PathBuf::from("dir")]);
+        let err = Cli::try_parse_from(["chaos", "validate"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn list_args_default_to_text_and_take_json() {
+        let format = |argv: &[&str]| match Cli::try_parse_from(argv).map(|cli| cli.command) {
+            Ok(Command::List(args)) => Ok(args.format),
+            Ok(other) => panic!("parsed as {other:?}"),
+            Err(err) => Err(err.kind()),
+        };
+        assert_eq!(format(&["chaos", "list"]), Ok(ListFormat::Text));
+        assert_eq!(
+            format(&["chaos", "list", "--format", "json"]),
+            Ok(ListFormat::Json)
+        );
+        assert_eq!(format(&["chaos", "list-faults"]), Ok(ListFormat::Text));
+        assert_eq!(
+            format(&["chaos", "list", "--format", "yaml"]),
+            Err(clap::error::ErrorKind::InvalidValue)
+        );
     }
 
     #[test]

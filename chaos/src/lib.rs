@@ -8,6 +8,13 @@
 //!   error rate, hang, health) is switched at run time through `/_chaos/behavior`.
 //! - `traces`: `chaos traces`, the embedded trace backend (`observability::store`) standalone:
 //!   OTLP/HTTP in, Jaeger's v1 and api_v3 query API out, on Jaeger's default ports.
+//! - `faultproxy`: `chaos proxy` and the library behind it, a TCP fault proxy with toxics
+//!   that speaks Toxiproxy's REST API, plus an async client for it (or a real Toxiproxy).
+//! - `env`: the drill's environment: supervised child processes (kill, pause, restart)
+//!   and network-namespace hosts with real nftables partitions, always cleaned up.
+//! - [`scenario`]: scenario files validated into an executable `Plan`; `chaos validate`
+//!   (check files without running them) and `chaos list` (every fault kind and its
+//!   parameters).
 //! - `signal`: SIGTERM/SIGINT as a stop future; `telemetry`: logs to stderr.
 //! - [`Exit`]: the documented exit codes.
 //!
@@ -19,7 +26,11 @@
 //! ```
 
 mod cli;
+pub mod env;
 mod exit;
+pub mod faultproxy;
+pub mod load;
+pub mod scenario;
 mod signal;
 mod telemetry;
 mod traces;
@@ -82,6 +93,22 @@ async fn dispatch(command: Command) -> Exit {
                 err.exit()
             }
         },
+        Command::Proxy(args) => match faultproxy::run(faultproxy::Settings::from(args)).await {
+            Ok(()) => Exit::Ok,
+            Err(err) => {
+                report(&err, "proxy failed");
+                err.exit()
+            }
+        },
+        Command::Validate(args) => scenario::validate_files(&args.paths, &mut std::io::stdout()),
+        Command::List(args) => {
+            let format = match args.format {
+                cli::ListFormat::Text => scenario::ListFormat::Text,
+                cli::ListFormat::Json => scenario::ListFormat::Json,
+            };
+            scenario::list(format, &mut std::io::stdout());
+            Exit::Ok
+        }
         Command::Traces(args) => match traces::run(traces::Settings::from(args)).await {
             Ok(()) => Exit::Ok,
             Err(err) => {

@@ -1,5 +1,5 @@
-//! The `/_chaos/*` control paths: read and switch the behavior, serve test downloads
-//! (`/_chaos/callbacks` has its own module, `callbacks`).
+//! The `/_chaos/*` control paths: read and switch the behavior, read the request counts,
+//! serve test downloads (`/_chaos/callbacks` has its own module, `callbacks`).
 //!
 //! Control requests never pass through the behavior: a drill must be able to turn a hang
 //! or a 100% error rate off again through the very upstream that is misbehaving.
@@ -17,11 +17,13 @@ use super::download::{self, PatternBody};
 use super::faults::Faults;
 use super::name::UpstreamName;
 use super::respond::{self, Body, Rejection};
+use super::stats::Stats;
 
 /// Every control path starts with this.
 const PREFIX: &str = "/_chaos/";
 const BEHAVIOR_PATH: &str = "/_chaos/behavior";
 const DOWNLOAD_PATH: &str = "/_chaos/download";
+const STATS_PATH: &str = "/_chaos/stats";
 
 /// Largest accepted behavior update; the whole document is a handful of fields.
 const UPDATE_LIMIT: usize = 64 * 1024;
@@ -31,16 +33,18 @@ pub(crate) fn is_control(path: &str) -> bool {
     path.starts_with(PREFIX) || path == "/_chaos"
 }
 
-/// Whether `path` is the behavior switch, the drill's own channel: no server span is made
-/// for it, so switching the behavior adds no trace of its own.
-pub(crate) fn is_behavior(path: &str) -> bool {
-    path == BEHAVIOR_PATH
+/// Whether `path` is the drill's own channel (the behavior switch, the request counts): no
+/// server span is made for it, so steering and observing the upstream adds no trace of its
+/// own.
+pub(crate) fn is_untraced(path: &str) -> bool {
+    path == BEHAVIOR_PATH || path == STATS_PATH
 }
 
 /// Answers a control request.
 pub(crate) async fn handle<B>(
     name: &UpstreamName,
     faults: &Faults,
+    stats: &Stats,
     request: Request<B>,
 ) -> Result<Response<Body>, Rejection>
 where
@@ -65,6 +69,12 @@ where
             method,
             path: BEHAVIOR_PATH,
             allow: "GET, POST",
+        }),
+        (STATS_PATH, Method::GET) => Ok(respond::json(name, StatusCode::OK, &stats.to_json())),
+        (STATS_PATH, method) => Err(Rejection::MethodNotAllowed {
+            method,
+            path: STATS_PATH,
+            allow: "GET",
         }),
         (DOWNLOAD_PATH, Method::GET) => {
             let len = download::requested_len(request.uri().query())?;

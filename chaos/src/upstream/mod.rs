@@ -7,19 +7,21 @@
 //! | path                         | answer                                   | behavior applied      |
 //! |------------------------------|------------------------------------------|-----------------------|
 //! | `/_chaos/behavior` GET/POST  | current / updated behavior               | never                 |
+//! | `GET /_chaos/stats`          | requests received, total and per path    | never                 |
 //! | `POST /_chaos/callbacks`     | makes the callbacks, 200 with a summary  | never                 |
 //! | `/_chaos/download?bytes=N`   | N streamed bytes                         | never                 |
 //! | `GET /healthz`               | 200 ok or 503 unhealthy                  | hang, latency         |
 //! | anything else                | 200 JSON echo of the request             | hang, latency, errors |
 //!
-//! Every request but `/_chaos/behavior` gets a server span `upstream.request` continuing the
-//! caller's W3C trace context; spans go out over OTLP when an endpoint is configured.
+//! Every request but `/_chaos/behavior` and `/_chaos/stats` gets a server span
+//! `upstream.request` continuing the caller's W3C trace context; spans go out over OTLP when
+//! an endpoint is configured.
 //!
 //! Files: `server` (accept loop, drain), `router` (path dispatch, behavior applied),
 //! `control` (`/_chaos/*`), `callbacks` (`/_chaos/callbacks`), `behavior` (the switch's state
 //! and its JSON update), `faults` (hang, latency, seeded error draws), `trace` (server and
 //! callback spans, trace context), `export` (OTLP pipeline and final flush), `echo`,
-//! `download`, `respond` (every response built), `name`, `error`.
+//! `download`, `stats` (request counts), `respond` (every response built), `name`, `error`.
 
 mod behavior;
 mod callbacks;
@@ -33,6 +35,7 @@ mod name;
 mod respond;
 mod router;
 mod server;
+mod stats;
 mod trace;
 
 use std::io::{self, Write};

@@ -31,7 +31,7 @@ pub(crate) struct InjectedFailure;
 pub(crate) enum Rejection {
     /// A `/_chaos/...` path that does not exist.
     #[error(
-        "unknown control path {path}; control paths are /_chaos/behavior, /_chaos/callbacks and /_chaos/download"
+        "unknown control path {path}; control paths are /_chaos/behavior, /_chaos/stats, /_chaos/callbacks and /_chaos/download"
     )]
     UnknownControlPath { path: String },
     /// A control path called with a method it does not serve.

@@ -16,6 +16,7 @@ use super::echo;
 use super::faults::Faults;
 use super::name::UpstreamName;
 use super::respond::{self, Body, Rejection};
+use super::stats::Stats;
 use super::trace::RequestTrace;
 
 const HEALTH_PATH: &str = "/healthz";
@@ -25,6 +26,7 @@ const HEALTH_PATH: &str = "/healthz";
 pub(crate) struct Upstream {
     name: UpstreamName,
     faults: Faults,
+    stats: Stats,
     tracer: SdkTracer,
     callbacks: Callbacks,
 }
@@ -42,6 +44,7 @@ impl Upstream {
         Upstream {
             name,
             faults: Faults::new(behavior, seed),
+            stats: Stats::default(),
             tracer,
             callbacks,
         }
@@ -49,8 +52,8 @@ impl Upstream {
 
     /// Answers any request; never fails (refusals become JSON error responses here).
     ///
-    /// Every request except the behavior switch gets a server span that continues the
-    /// caller's trace; it covers the wait for the response head (hang and latency included,
+    /// Every request except the drill's channel (behavior switch, stats) gets a server span
+    /// that continues the caller's trace; it covers the wait for the response head (hang and latency included,
     /// a streamed download body not).
     ///
     /// Generic over the body so tests can drive it without sockets.
@@ -61,8 +64,8 @@ impl Upstream {
     {
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
-        if control::is_behavior(&path) {
-            let result = control::handle(&self.name, &self.faults, request).await;
+        if control::is_untraced(&path) {
+            let result = control::handle(&self.name, &self.faults, &self.stats, request).await;
             return self.answer(&method, &path, result);
         }
 
@@ -71,10 +74,13 @@ impl Upstream {
         let result = if path == callbacks::PATH {
             self.callbacks.handle(&self.name, &trace, request).await
         } else if control::is_control(&path) {
-            control::handle(&self.name, &self.faults, request).await
+            control::handle(&self.name, &self.faults, &self.stats, request).await
         } else if path == HEALTH_PATH && matches!(method, Method::GET | Method::HEAD) {
+            // Counted on arrival, so requests held by `hang` are visible.
+            self.stats.record(&path);
             Ok(self.health().await)
         } else {
+            self.stats.record(&path);
             self.echo(request).await
         };
         let response = self.answer(&method, &path, result);
@@ -249,6 +255,65 @@ mod tests {
             json!(crate::upstream::behavior::FIELDS)
         );
         assert!(!upstream.faults.current().hang);
+    }
+
+    #[tokio::test]
+    async fn stats_count_echo_and_health_requests_but_not_control() {
+        let upstream = upstream(1.0, false);
+        let (_, before) = call(&upstream, Method::GET, "/_chaos/stats", "").await;
+        assert_eq!(
+            before,
+            json!({"requests": 0, "by_path": {}, "other_paths": 0})
+        );
+        // Injected failures reached the upstream and count; control requests do not.
+        let (status, _) = call(&upstream, Method::POST, "/api/orders", "x").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        call(&upstream, Method::GET, "/api/orders", "").await;
+        call(&upstream, Method::GET, "/healthz", "").await;
+        call(&upstream, Method::GET, "/_chaos/behavior", "").await;
+        call(&upstream, Method::GET, "/_chaos/nope", "").await;
+        let (status, after) = call(&upstream, Method::GET, "/_chaos/stats", "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            after,
+            json!({"requests": 3, "by_path": {"/api/orders": 2, "/healthz": 1}, "other_paths": 0})
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn stats_count_a_held_request_while_it_hangs() {
+        let upstream = upstream(0.0, true);
+        let held = call(&upstream, Method::GET, "/x", "");
+        let observe = async {
+            // Paused time: this sleep only lets the held request reach its wait first.
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            let (_, stats) = call(&upstream, Method::GET, "/_chaos/stats", "").await;
+            call(
+                &upstream,
+                Method::POST,
+                "/_chaos/behavior",
+                r#"{"hang":false}"#,
+            )
+            .await;
+            stats
+        };
+        let ((status, _), stats) = tokio::join!(held, observe);
+        assert_eq!(stats["requests"], 1);
+        assert_eq!(stats["by_path"]["/x"], 1);
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn stats_other_methods_are_refused_with_405() {
+        let upstream = upstream(0.0, false);
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/_chaos/stats")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let response = upstream.handle(request).await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()[http::header::ALLOW], "GET");
     }
 
     #[tokio::test]
