@@ -1,17 +1,18 @@
 //! Resilience state retained across config versions while its settings are unchanged:
-//! circuit breakers (with their timer tasks), concurrency limits, retry budgets and fallback
-//! caches. A reload
+//! circuit breakers (with their timer tasks), concurrency limits, retry budgets, fallback
+//! caches and fault filters. A reload
 //! that changes an upstream's or route's settings gives it fresh state; one that does not
 //! keeps the window, the open/half-open timing, the in-flight counts and the budget.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::task::JoinHandle;
 
 use crate::breaker::{Breaker, BreakerConfig, Transition};
 use crate::fallback::{Fallback, FallbackConfig};
+use crate::fault::{FaultConfig, FaultFilter};
 use crate::instrument::Instruments;
 use crate::limits::{LimitsConfig, UpstreamLimits};
 use crate::metrics::{BreakerLabels, Name};
@@ -30,6 +31,17 @@ struct KeptBreaker {
     config: BreakerConfig,
     breaker: Breaker,
     timers: JoinHandle<()>,
+    /// Set when this breaker is replaced or dropped: requests still in flight on an older
+    /// config version keep recording into it, and its transitions must no longer touch the
+    /// live breaker's gauge, counters or evidence.
+    retired: Arc<AtomicBool>,
+}
+
+impl KeptBreaker {
+    fn retire(&self) {
+        self.timers.abort();
+        self.retired.store(true, Ordering::Release);
+    }
 }
 
 /// Breakers by key.
@@ -56,11 +68,13 @@ impl BreakerRegistry {
         }
         let upstream: Name = Arc::new(key.upstream.clone());
         let route: Name = Arc::new(key.route.clone());
+        let retired = Arc::new(AtomicBool::new(false));
         let observer = TransitionRecorder {
             instruments: Arc::clone(instruments),
             upstream,
             route,
             last_seq: AtomicU64::new(0),
+            retired: Arc::clone(&retired),
         };
         observer.reset_gauge();
         let breaker = Breaker::with_observer(config, observer);
@@ -72,9 +86,10 @@ impl BreakerRegistry {
                 config,
                 breaker: breaker.clone(),
                 timers,
+                retired,
             },
         ) {
-            old.timers.abort();
+            old.retire();
         }
         (breaker, false)
     }
@@ -85,7 +100,7 @@ impl BreakerRegistry {
         map.retain(|key, kept| {
             let keep = used.contains(key);
             if !keep {
-                kept.timers.abort();
+                kept.retire();
                 instruments.metrics.breaker_state.remove(&BreakerLabels {
                     upstream: Arc::new(key.upstream.clone()),
                     route: Arc::new(key.route.clone()),
@@ -104,6 +119,8 @@ struct TransitionRecorder {
     /// Transitions may be delivered out of order (observers run outside the breaker's lock);
     /// the gauge keeps the newest.
     last_seq: AtomicU64,
+    /// See [`KeptBreaker::retired`].
+    retired: Arc<AtomicBool>,
 }
 
 impl TransitionRecorder {
@@ -122,6 +139,9 @@ impl TransitionRecorder {
 
 impl crate::breaker::BreakerObserver for TransitionRecorder {
     fn on_transition(&self, transition: &Transition) {
+        if self.retired.load(Ordering::Acquire) {
+            return;
+        }
         if self.last_seq.fetch_max(transition.seq, Ordering::AcqRel) > transition.seq {
             // An older transition arriving late: count it, but keep the newer gauge value.
             let to = transition.to.as_str();
@@ -141,102 +161,70 @@ impl crate::breaker::BreakerObserver for TransitionRecorder {
     }
 }
 
-/// Concurrency limits by upstream name.
-#[derive(Debug, Default)]
-pub(crate) struct LimitsRegistry {
-    limits: Mutex<HashMap<String, Arc<UpstreamLimits>>>,
+/// Values built from a config fragment, by name (an upstream's limits, a route's retry
+/// budget, fallback or fault filter): the live value is kept while its fragment is unchanged
+/// (in-flight counts, budget window, cached responses, fault draw sequence carry over), and
+/// rebuilt when it changes.
+#[derive(Debug)]
+pub(crate) struct KeptByName<C, T> {
+    items: Mutex<HashMap<String, (C, Arc<T>)>>,
 }
 
-impl LimitsRegistry {
-    /// The limits of `upstream`: the live ones when `config` is unchanged (their in-flight
-    /// counts carry over), else new ones.
-    pub(crate) fn limits(&self, upstream: &str, config: LimitsConfig) -> Arc<UpstreamLimits> {
-        let mut map = self.limits.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(kept) = map.get(upstream)
-            && kept.config() == config
-        {
-            return Arc::clone(kept);
+impl<C, T> Default for KeptByName<C, T> {
+    fn default() -> Self {
+        Self {
+            items: Mutex::new(HashMap::new()),
         }
-        let limits = Arc::new(UpstreamLimits::new(config));
-        map.insert(upstream.to_owned(), Arc::clone(&limits));
-        limits
-    }
-
-    pub(crate) fn retain(&self, used: &HashSet<String>) {
-        self.limits
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|k, _| used.contains(k));
     }
 }
 
-/// Route fallbacks (and their stale caches) by route name.
-#[derive(Debug, Default)]
-pub(crate) struct FallbackRegistry {
-    fallbacks: Mutex<HashMap<String, (FallbackConfig, Arc<Fallback>)>>,
-}
-
-impl FallbackRegistry {
-    /// The fallback of `route`: the live one (with its cached responses) when `config` is
-    /// unchanged, else a new one.
-    pub(crate) fn fallback(&self, route: &str, config: &FallbackConfig) -> Arc<Fallback> {
-        let mut map = self
-            .fallbacks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some((kept_config, kept)) = map.get(route)
+impl<C: PartialEq + Clone, T> KeptByName<C, T> {
+    /// The value for `name`: the live one when `config` is unchanged, else `make()`.
+    pub(crate) fn get(&self, name: &str, config: &C, make: impl FnOnce() -> T) -> Arc<T> {
+        let mut map = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((kept_config, kept)) = map.get(name)
             && kept_config == config
         {
             return Arc::clone(kept);
         }
-        let fallback = Arc::new(Fallback::new(config.clone()));
-        map.insert(route.to_owned(), (config.clone(), Arc::clone(&fallback)));
-        fallback
+        let value = Arc::new(make());
+        map.insert(name.to_owned(), (config.clone(), Arc::clone(&value)));
+        value
     }
 
+    /// Forgets the values whose names are no longer used.
     pub(crate) fn retain(&self, used: &HashSet<String>) {
-        self.fallbacks
+        self.items
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|k, _| used.contains(k));
     }
 }
 
+/// Concurrency limits by upstream name.
+pub(crate) type LimitsRegistry = KeptByName<LimitsConfig, UpstreamLimits>;
 /// Retry budgets by route name.
-#[derive(Debug, Default)]
-pub(crate) struct BudgetRegistry {
-    budgets: Mutex<HashMap<String, Arc<RetryBudget>>>,
-}
-
-impl BudgetRegistry {
-    /// The budget of `route`: the live one when `config` is unchanged, else a new one.
-    pub(crate) fn budget(&self, route: &str, config: &BudgetConfig) -> Arc<RetryBudget> {
-        let mut map = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
-        let budget = RetryBudget::keep_or_rebuild(map.get(route), config);
-        map.insert(route.to_owned(), Arc::clone(&budget));
-        budget
-    }
-
-    pub(crate) fn retain(&self, used: &HashSet<String>) {
-        self.budgets
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|k, _| used.contains(k));
-    }
-}
+pub(crate) type BudgetRegistry = KeptByName<BudgetConfig, RetryBudget>;
+/// Fallbacks (with their stale caches) by route name.
+pub(crate) type FallbackRegistry = KeptByName<FallbackConfig, Fallback>;
+/// Fault filters (with their draw sequence and active count) by route name.
+pub(crate) type FaultRegistry = KeptByName<FaultConfig, FaultFilter>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn limits(registry: &LimitsRegistry, config: LimitsConfig) -> Arc<UpstreamLimits> {
+        registry.get("users", &config, || UpstreamLimits::new(config))
+    }
+
     #[test]
-    fn limits_registry_keeps_unchanged_limits_and_replaces_changed_ones() {
+    fn kept_by_name_keeps_unchanged_values_and_replaces_changed_ones() {
         let registry = LimitsRegistry::default();
-        let a = registry.limits("users", LimitsConfig::default());
-        let same = registry.limits("users", LimitsConfig::default());
-        assert!(Arc::ptr_eq(&a, &same));
-        let changed = registry.limits(
-            "users",
+        let a = limits(&registry, LimitsConfig::default());
+        assert!(Arc::ptr_eq(&a, &limits(&registry, LimitsConfig::default())));
+        let changed = limits(
+            &registry,
             LimitsConfig {
                 max_requests: 5,
                 ..LimitsConfig::default()
@@ -247,15 +235,15 @@ mod tests {
     }
 
     #[test]
-    fn budget_registry_keeps_unchanged_budget() {
+    fn kept_by_name_forgets_unused_names() {
         let registry = BudgetRegistry::default();
         let config = BudgetConfig::default();
-        let a = registry.budget("r", &config);
-        assert!(Arc::ptr_eq(&a, &registry.budget("r", &config)));
-        let other = BudgetConfig {
-            ratio: 0.5,
-            ..config
-        };
-        assert!(!Arc::ptr_eq(&a, &registry.budget("r", &other)));
+        let a = registry.get("r", &config, || RetryBudget::new(config));
+        registry.retain(&HashSet::new());
+        let b = registry.get("r", &config, || RetryBudget::new(config));
+        assert!(
+            !Arc::ptr_eq(&a, &b),
+            "a dropped name's state must not come back"
+        );
     }
 }

@@ -10,6 +10,7 @@ use http::{Request, Response};
 use observability::names::attr;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::TraceContextExt as _;
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::time::Instant;
 use tracing::debug;
 
@@ -58,14 +59,17 @@ where
         .as_ref()
         .map_or_else(|| instruments.no_route_label(), |r| Arc::clone(&r.label));
 
-    let in_flight = instruments
-        .metrics
-        .in_flight
-        .get_or_create(&RouteLabels {
-            route: Arc::clone(&route_label),
-        })
-        .clone();
-    in_flight.inc();
+    // A guard, not inc/dec around the await: when the client goes away hyper drops this
+    // future mid-await, and the gauge must still come down.
+    let in_flight = InFlightGauge::enter(
+        instruments
+            .metrics
+            .in_flight
+            .get_or_create(&RouteLabels {
+                route: Arc::clone(&route_label),
+            })
+            .clone(),
+    );
     let result = match (&route, normal) {
         (_, Err(rejection)) => Err(ProxyError::BadPath(rejection)),
         (None, Ok(_)) => Err(ProxyError::NoRoute {
@@ -77,7 +81,7 @@ where
             Err(e) => Err(e),
         },
     };
-    in_flight.dec();
+    drop(in_flight);
     let elapsed = started.elapsed();
 
     let (response, error_kind) = match result {
@@ -130,6 +134,22 @@ where
     }
     let (parts, body) = response.into_parts();
     Response::from_parts(parts, body.with_guard(EndGuard::Span(SpanEnd(trace.cx))))
+}
+
+/// Counts a request in `gateway_http_requests_in_flight` while it lives.
+struct InFlightGauge(Gauge);
+
+impl InFlightGauge {
+    fn enter(gauge: Gauge) -> Self {
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlightGauge {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 /// Final attributes of the server span.

@@ -9,29 +9,30 @@
 //!    attempt the breaker, concurrency limits, endpoint choice and the call.
 //!
 //! State that must outlive a version lives in [`Shared`]: endpoints (health, in-flight,
-//! latency, ejection), pooled clients, breakers, limits, retry budgets and fallback caches,
-//! each kept while its settings are unchanged.
+//! latency, ejection), pooled clients, breakers, limits, retry budgets, fallback caches and
+//! fault filters, each kept while its settings are unchanged.
 
 use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
-
-use std::collections::HashSet;
 
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::config::Config;
+use crate::fallback::Fallback;
 use crate::fault::FaultFilter;
 use crate::health::spawn_checkers;
 use crate::instrument::Instruments;
+use crate::limits::UpstreamLimits;
 use crate::metrics::EndpointLabels;
 use crate::proxy::client::ClientCache;
 use crate::proxy::forward::Forward;
 use crate::proxy::pipeline::{Pipeline, PipelineParts};
 use crate::retained::{
-    BreakerKey, BreakerRegistry, BudgetRegistry, FallbackRegistry, LimitsRegistry,
+    BreakerKey, BreakerRegistry, BudgetRegistry, FallbackRegistry, FaultRegistry, LimitsRegistry,
 };
-use crate::retry::RetryPolicy;
+use crate::retry::{RetryBudget, RetryPolicy};
 use crate::route::Route;
 use crate::routing::RouteTable;
 use crate::upstream::{EndpointRegistry, Upstream};
@@ -47,6 +48,7 @@ pub(crate) struct Shared {
     pub(crate) limits: LimitsRegistry,
     pub(crate) budgets: BudgetRegistry,
     pub(crate) fallbacks: FallbackRegistry,
+    pub(crate) faults: FaultRegistry,
     pub(crate) seed: u64,
 }
 
@@ -60,6 +62,7 @@ impl Shared {
             limits: LimitsRegistry::default(),
             budgets: BudgetRegistry::default(),
             fallbacks: FallbackRegistry::default(),
+            faults: FaultRegistry::default(),
             seed: rand::random(),
         }
     }
@@ -118,7 +121,9 @@ pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> (Runtime, 
             used_breakers.insert(key);
             breaker
         });
-        let limits = shared.limits.limits(&up.name, up.limits);
+        let limits = shared
+            .limits
+            .get(&up.name, &up.limits, || UpstreamLimits::new(up.limits));
         let upstream = Upstream::new(up.clone(), endpoints, hasher.finish(), breaker, limits);
         upstreams.insert(up.name.clone(), Arc::new(upstream));
     }
@@ -143,6 +148,7 @@ pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> (Runtime, 
     let mut routes = Vec::with_capacity(config.routes.len());
     let mut used_budgets = HashSet::new();
     let mut used_fallbacks = HashSet::new();
+    let mut used_faults = HashSet::new();
     for route in &config.routes {
         // validate() guarantees the upstream exists; a route without one is skipped rather
         // than panicking, and cannot happen for a validated Config.
@@ -166,7 +172,9 @@ pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> (Runtime, 
         };
         let retry = route.retry.clone().map(|cfg| {
             used_budgets.insert(route.name.clone());
-            let budget = shared.budgets.budget(&route.name, &cfg.budget);
+            let budget = shared
+                .budgets
+                .get(&route.name, &cfg.budget, || RetryBudget::new(cfg.budget));
             RetryPolicy::new(cfg, budget)
         });
         let client = shared.clients.client(upstream.config().connect_timeout);
@@ -183,9 +191,16 @@ pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> (Runtime, 
             retry,
             fallback: route.fallback.as_ref().map(|f| {
                 used_fallbacks.insert(route.name.clone());
-                shared.fallbacks.fallback(&route.name, f)
+                shared
+                    .fallbacks
+                    .get(&route.name, f, || Fallback::new(f.clone()))
             }),
-            fault: route.fault.clone().map(FaultFilter::new),
+            fault: route.fault.as_ref().map(|f| {
+                used_faults.insert(route.name.clone());
+                shared
+                    .faults
+                    .get(&route.name, f, || FaultFilter::new(f.clone()))
+            }),
             forward,
             instruments: Arc::clone(instruments),
         });
@@ -203,6 +218,7 @@ pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> (Runtime, 
         .retain(&config.upstreams.iter().map(|u| u.name.clone()).collect());
     shared.budgets.retain(&used_budgets);
     shared.fallbacks.retain(&used_fallbacks);
+    shared.faults.retain(&used_faults);
 
     let runtime = Runtime {
         version,

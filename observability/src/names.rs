@@ -269,6 +269,8 @@ pub mod label {
     pub const TO: &str = "to";
     /// Reason from a bounded set.
     pub const REASON: &str = "reason";
+    /// Kind from a bounded set (fallback kind, fault kind).
+    pub const KIND: &str = "kind";
 }
 
 /// Response headers.
@@ -367,6 +369,7 @@ mod tests {
             label::OUTCOME,
             label::TO,
             label::REASON,
+            label::KIND,
         ] {
             assert!(snake_case(key), "{key}");
         }

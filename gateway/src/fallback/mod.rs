@@ -14,7 +14,8 @@
 //! ```
 //!
 //! Decisions:
-//! - **Key**: method, path and query, and the values of the configured `key_headers`. Only
+//! - **Key**: method, host (`Host`, else the URI authority), path and query, and the values
+//!   of the configured `key_headers`. Only
 //!   `GET` and `HEAD` are recorded or served: other methods change state or depend on the
 //!   request body.
 //! - **Credentials**: a request carrying `Authorization`, `Proxy-Authorization` or `Cookie`
@@ -198,13 +199,22 @@ fn key(config: &StaleFallback, request: &request::Parts) -> Option<CacheKey> {
     if personal {
         return None;
     }
-    let target = request.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    // The host is part of the key: a route may serve several hosts, and one host's response
+    // must never answer another's request.
+    let host = request
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri.authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    let path = request.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let target = format!("{}{path}", host.to_ascii_lowercase());
     let values = config
         .key_headers
         .iter()
         .map(|name| request.headers.get_all(name).iter().cloned().collect())
         .collect();
-    Some(CacheKey::new(request.method.clone(), target, values))
+    Some(CacheKey::new(request.method.clone(), &target, values))
 }
 
 /// RFC 9111 §4.2.3, simplified for one hop: the upstream's `Age` (if valid) plus residence.

@@ -3,6 +3,7 @@
 //! of transport failures into [`ProxyError`]s.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use http::uri::{PathAndQuery, Scheme, Uri};
@@ -75,6 +76,9 @@ impl Forward {
             };
         }
         let trace = request.extensions().get::<RequestTrace>().cloned();
+        if let Some(t) = &trace {
+            t.attempts.fetch_add(1, Ordering::Relaxed);
+        }
         let span = self.instruments.start_attempt(
             trace.as_ref(),
             upstream,

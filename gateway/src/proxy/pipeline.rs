@@ -62,7 +62,7 @@ pub(crate) struct Pipeline {
     breaker: Option<Breaker>,
     retry: Option<RetryPolicy>,
     fallback: Option<Arc<Fallback>>,
-    fault: Option<FaultFilter>,
+    fault: Option<Arc<FaultFilter>>,
     forward: Forward,
     instruments: Arc<Instruments>,
     /// Seeds each request's backoff draws: reproducible for a given request order.
@@ -77,7 +77,7 @@ pub(crate) struct PipelineParts {
     pub(crate) breaker: Option<Breaker>,
     pub(crate) retry: Option<RetryPolicy>,
     pub(crate) fallback: Option<Arc<Fallback>>,
-    pub(crate) fault: Option<FaultFilter>,
+    pub(crate) fault: Option<Arc<FaultFilter>>,
     pub(crate) forward: Forward,
     pub(crate) instruments: Arc<Instruments>,
 }

@@ -157,8 +157,23 @@ impl Upstream {
                 .filter(|i| !exclude.contains(i))
                 .collect();
             // Prefer a different endpoint for a retry, but a retry to the same one beats none.
-            if !untried.is_empty() {
-                eligible = untried;
+            match untried.as_slice() {
+                // One choice left: take it without advancing the balancer, so a retry does not
+                // shift which endpoint the next request's first attempt goes to.
+                [only] => {
+                    return self
+                        .endpoints
+                        .get(*only)
+                        .map(|e| Selected {
+                            index: *only,
+                            endpoint: Arc::clone(e),
+                        })
+                        .ok_or_else(|| ProxyError::NoHealthyEndpoint {
+                            upstream: self.config.name.clone(),
+                        });
+                }
+                [] => {}
+                _ => eligible = untried,
             }
         }
         self.balancer

@@ -19,7 +19,10 @@ pub(crate) use fault::{FAULT_KEYS, RawFault, RawParam};
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a scenario: a mapping with name, description, system, load, faults, guards, expect")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a scenario: a mapping with name, description, system, load, faults, guards, expect"
+)]
 pub(crate) struct RawScenario {
     pub(crate) name: Option<String>,
     pub(crate) description: Option<String>,
@@ -39,7 +42,10 @@ pub(crate) struct RawScenario {
 // === system ===
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with gateway, upstreams, backends")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with gateway, upstreams, backends"
+)]
 pub(crate) struct RawSystem {
     pub(crate) gateway: Option<RawGateway>,
     #[serde(default)]
@@ -49,7 +55,10 @@ pub(crate) struct RawSystem {
 
 /// `config:` (spawn) or `url:` + `admin:` (attach); which one is checked in `validate`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping: `config: PATH`, or `url` and `admin`")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping: `config: PATH`, or `url` and `admin`"
+)]
 pub(crate) struct RawGateway {
     pub(crate) config: Option<String>,
     pub(crate) binary: Option<String>,
@@ -62,7 +71,10 @@ pub(crate) struct RawGateway {
 
 /// Exactly one of `builtin`, `command`, `address`; checked in `validate`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with one of builtin, command, address")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with one of builtin, command, address"
+)]
 pub(crate) struct RawUpstream {
     pub(crate) builtin: Option<RawBuiltin>,
     pub(crate) command: Option<Vec<String>>,
@@ -74,7 +86,10 @@ pub(crate) struct RawUpstream {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with latency, error_rate, error_status, healthy")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with latency, error_rate, error_status, healthy"
+)]
 pub(crate) struct RawBuiltin {
     pub(crate) latency: Option<Duration>,
     pub(crate) error_rate: Option<Percent>,
@@ -83,7 +98,10 @@ pub(crate) struct RawBuiltin {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping: `http: PATH` or `tcp: true`, with timeout")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping: `http: PATH` or `tcp: true`, with timeout"
+)]
 pub(crate) struct RawReady {
     pub(crate) http: Option<String>,
     pub(crate) tcp: Option<bool>,
@@ -99,7 +117,10 @@ pub(crate) enum RawVia {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with traces, metrics, fault_proxy")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with traces, metrics, fault_proxy"
+)]
 pub(crate) struct RawBackends {
     pub(crate) traces: Option<NameOr<RawJaeger>>,
     pub(crate) metrics: Option<NameOr<RawPrometheus>>,
@@ -159,7 +180,10 @@ impl<'de, M: Deserialize<'de>> Deserialize<'de> for NameOr<M> {
 // === load ===
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with rate or ramp, duration, requests")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with rate or ramp, duration, requests"
+)]
 pub(crate) struct RawLoad {
     pub(crate) rate: Option<Rate>,
     pub(crate) ramp: Option<Vec<RawStage>>,
@@ -173,7 +197,10 @@ pub(crate) struct RawLoad {
 /// `{ to: RATE, over: DURATION }` or `{ hold: DURATION }`. `to` is text because a ramp may
 /// go down to `0/s`, which a [`Rate`] refuses.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "`{ to: RATE, over: DURATION }` or `{ hold: DURATION }`")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "`{ to: RATE, over: DURATION }` or `{ hold: DURATION }`"
+)]
 pub(crate) struct RawStage {
     pub(crate) to: Option<String>,
     pub(crate) over: Option<Duration>,
@@ -182,7 +209,10 @@ pub(crate) struct RawStage {
 
 /// One mix entry: exactly one method key holding the path.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with one method key (get, post, put, delete, patch, head) holding the path")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with one method key (get, post, put, delete, patch, head) holding the path"
+)]
 pub(crate) struct RawRequest {
     pub(crate) get: Option<String>,
     pub(crate) post: Option<String>,
@@ -215,7 +245,10 @@ impl RawRequest {
 // === guards ===
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with name, errors or latency, window, after")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with name, errors or latency, window, after"
+)]
 pub(crate) struct RawGuard {
     pub(crate) name: Option<String>,
     pub(crate) errors: Option<String>,
@@ -259,14 +292,20 @@ pub(crate) struct RawSteadyState {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with errors and/or latency")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with errors and/or latency"
+)]
 pub(crate) struct RawClientThresholds {
     pub(crate) errors: Option<String>,
     pub(crate) latency: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with during or window, and rate")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with during or window, and rate"
+)]
 pub(crate) struct RawErrors {
     pub(crate) during: Option<String>,
     pub(crate) window: Option<RawWindow>,
@@ -274,7 +313,10 @@ pub(crate) struct RawErrors {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with during or window, and value")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with during or window, and value"
+)]
 pub(crate) struct RawLatency {
     pub(crate) during: Option<String>,
     pub(crate) window: Option<RawWindow>,
@@ -282,7 +324,10 @@ pub(crate) struct RawLatency {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with during, errors, stops_reaching, within")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with during, errors, stops_reaching, within"
+)]
 pub(crate) struct RawFailover {
     pub(crate) during: Option<String>,
     pub(crate) errors: Option<String>,
@@ -291,7 +336,10 @@ pub(crate) struct RawFailover {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with during, route, fallbacks, no_5xx")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with during, route, fallbacks, no_5xx"
+)]
 pub(crate) struct RawDegradation {
     pub(crate) during: Option<String>,
     pub(crate) route: Option<String>,
@@ -300,7 +348,10 @@ pub(crate) struct RawDegradation {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with from, success, window, hold, max, latency")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with from, success, window, hold, max, latency"
+)]
 pub(crate) struct RawRto {
     pub(crate) from: Option<String>,
     pub(crate) success: Option<String>,
@@ -311,7 +362,10 @@ pub(crate) struct RawRto {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with upstream, of, opens_within, half_open_after, closes_within")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with upstream, of, opens_within, half_open_after, closes_within"
+)]
 pub(crate) struct RawBreaker {
     pub(crate) upstream: Option<String>,
     pub(crate) of: Option<String>,
@@ -321,7 +375,10 @@ pub(crate) struct RawBreaker {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with select, during or window, after, and count, ratio or duration")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with select, during or window, after, and count, ratio or duration"
+)]
 pub(crate) struct RawTrace {
     pub(crate) select: Option<RawSelect>,
     pub(crate) during: Option<String>,
@@ -333,7 +390,10 @@ pub(crate) struct RawTrace {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with service, name, attributes, status")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with service, name, attributes, status"
+)]
 pub(crate) struct RawSelect {
     pub(crate) service: Option<String>,
     pub(crate) name: Option<String>,
@@ -351,7 +411,10 @@ pub(crate) enum RawSpanStatus {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a mapping with query or sample, value, during or window, for")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with query or sample, value, during or window, for"
+)]
 pub(crate) struct RawMetric {
     pub(crate) query: Option<String>,
     pub(crate) sample: Option<String>,
