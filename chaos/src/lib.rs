@@ -27,6 +27,7 @@
 
 mod cli;
 pub mod env;
+pub mod evidence;
 mod exit;
 pub mod faultproxy;
 pub mod load;
