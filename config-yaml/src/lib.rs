@@ -132,6 +132,7 @@ pub use diagnostic::{Diagnostic, Diagnostics};
 pub use document::Document;
 pub use location::Location;
 pub use path::{FieldPath, Segment};
+pub use suggest::did_you_mean;
 
 /// Parses `text` and deserializes it into `T`: [`Document::parse`] then
 /// [`Document::deserialize`], for callers that need no semantic checks afterwards.

@@ -14,11 +14,18 @@ pub(crate) fn one_of(choices: &[&str]) -> String {
 }
 
 /// ``did you mean `x`?`` for the closest choice close enough to `input` (see [`MAX_DISTANCE`]).
-pub(crate) fn did_you_mean(input: &str, choices: &[&str]) -> Option<String> {
+///
+/// Public so that other validators (the chaos scenario checker) suggest names by the same rule.
+///
+/// ```
+/// let hint = config_yaml::did_you_mean("upstrem", ["routes", "upstream"]);
+/// assert_eq!(hint.as_deref(), Some("did you mean `upstream`?"));
+/// ```
+pub fn did_you_mean<'n>(input: &str, choices: impl IntoIterator<Item = &'n str>) -> Option<String> {
     let input_len = input.chars().count();
     choices
-        .iter()
-        .map(|choice| (edit_distance(input, choice), *choice))
+        .into_iter()
+        .map(|choice| (edit_distance(input, choice), choice))
         .filter(|(distance, choice)| {
             let longer = input_len.max(choice.chars().count());
             *distance <= MAX_DISTANCE && 2 * distance < longer
@@ -59,12 +66,12 @@ mod tests {
     fn did_you_mean_picks_closest_within_two_edits() {
         let fields = ["name", "match", "upstream", "timeout"];
         assert_eq!(
-            did_you_mean("tiemout", &fields).as_deref(),
+            did_you_mean("tiemout", fields).as_deref(),
             Some("did you mean `timeout`?")
         );
-        assert_eq!(did_you_mean("retries", &fields), None);
-        assert_eq!(did_you_mean("x", &["a", "b"]), None);
-        assert_eq!(did_you_mean("PUTT", &["GET", "POST"]), None);
+        assert_eq!(did_you_mean("retries", fields), None);
+        assert_eq!(did_you_mean("x", ["a", "b"]), None);
+        assert_eq!(did_you_mean("PUTT", ["GET", "POST"]), None);
     }
 
     #[test]

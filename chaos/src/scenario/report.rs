@@ -111,39 +111,7 @@ pub(crate) fn one_of<'n>(names: impl IntoIterator<Item = &'n str>) -> String {
     }
 }
 
-/// ``did you mean `x`?`` for the closest of `choices` at most two edits from `input` (and
-/// closer than half its length), as config_yaml suggests field names.
-pub(crate) fn did_you_mean<'n>(
-    input: &str,
-    choices: impl IntoIterator<Item = &'n str>,
-) -> Option<String> {
-    let input_len = input.chars().count();
-    choices
-        .into_iter()
-        .map(|choice| (edit_distance(input, choice), choice))
-        .filter(|(distance, choice)| {
-            let longer = input_len.max(choice.chars().count());
-            *distance <= 2 && 2 * distance < longer
-        })
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, choice)| format!("did you mean `{choice}`?"))
-}
-
-/// Levenshtein distance in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    let mut current = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        current[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        std::mem::swap(&mut previous, &mut current);
-    }
-    previous[b.len()]
-}
+pub(crate) use config_yaml::did_you_mean;
 
 /// Whether `name` is 1-64 characters of `a-z 0-9 - _`: scenario, upstream, fault and guard
 /// names (no `.`, which separates replicas and time references).

@@ -192,7 +192,7 @@ impl Problem {
     pub(crate) fn unknown(what: &str, name: &str, allowed: &[&str]) -> Self {
         Self {
             expected: Some(one_of(allowed)),
-            hint: did_you_mean(name, allowed),
+            hint: did_you_mean(name, allowed.iter().copied()),
             ..Self::new(Value::None, format!("unknown {what} `{name}`"))
         }
     }
