@@ -5,6 +5,7 @@
 pub mod client;
 pub mod logging;
 pub mod names;
+pub mod serve;
 pub mod store;
 pub mod telemetry;
 pub mod tracecontext;

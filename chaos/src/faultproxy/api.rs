@@ -1,7 +1,6 @@
 //! Toxiproxy's REST API over a [`FaultProxy`]: routes, JSON bodies, status codes, error
 //! bodies, the browser guard and the handler timeout, all as Toxiproxy 2.12 answers them.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,13 +11,10 @@ use http::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use observability::serve::serve_http;
 use serde::Serialize;
 use tokio::net::TcpListener;
-use tracing::{Instrument, debug, debug_span, info, warn};
+use tracing::{debug, info, warn};
 
 use super::engine::FaultProxy;
 use super::error::FaultProxyError;
@@ -39,9 +35,6 @@ const MAX_BODY_BYTES: usize = 4 << 20;
 /// Longest wait for in-flight API requests once shutdown begins.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Pause after a failed accept.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
-
 const REQUEST_ID: &str = "x-toxiproxy-request-id";
 
 type Body = Full<Bytes>;
@@ -54,50 +47,12 @@ pub async fn serve_api(
     proxy: FaultProxy,
     shutdown: impl Future<Output = ()>,
 ) {
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let graceful = GracefulShutdown::new();
     let api = Arc::new(Api {
         proxy,
         next_request: AtomicU64::new(1),
     });
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    warn!(%error, "API accept failed");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                    continue;
-                }
-            },
-        };
-        let api = Arc::clone(&api);
-        let service = service_fn(move |request| {
-            let api = Arc::clone(&api);
-            async move { Ok::<_, Infallible>(Api::handle(api, request).await) }
-        });
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(
-            async move {
-                if let Err(error) = connection.await {
-                    debug!(%error, "API connection ended with an error");
-                }
-            }
-            .instrument(debug_span!("api_connection", %peer)),
-        );
-    }
-    drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        warn!(timeout = ?DRAIN_TIMEOUT, "API drain timed out");
-    }
+    let handle = move |request: Request<Incoming>| Api::handle(Arc::clone(&api), request);
+    serve_http("toxiproxy-api", listener, handle, shutdown, DRAIN_TIMEOUT).await;
     info!("API stopped");
 }
 

@@ -1,8 +1,7 @@
 //! The two listeners: OTLP/HTTP ingest (Jaeger's 4318) and the query API (Jaeger's 16686, v1
-//! under `/api/`, v3 under `/api/v3/`), each an HTTP/1.1 + h2c accept loop with a bounded
-//! graceful drain.
+//! under `/api/`, v3 under `/api/v3/`), each on the shared accept loop
+//! ([`serve_http`](crate::serve::serve_http)).
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,25 +10,17 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tracing::{Instrument as _, debug, debug_span, info, warn};
 
 use super::jaeger_v1;
 use super::jaeger_v3;
 use super::otlp_http::OtlpReceiver;
-use super::respond::Reply;
 use super::storage::TraceStore;
+use crate::serve::serve_http;
 
 /// Longest wait for in-flight requests once shutdown begins; the answers are small, so
 /// anything slower is a stuck client.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Pause after a failed accept: errors such as EMFILE persist, and retrying at once would spin.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Answers Jaeger's query API (v1 and api_v3) from a [`TraceStore`]; usable without a socket.
 #[derive(Debug, Clone)]
@@ -60,92 +51,26 @@ impl QueryApi {
     }
 }
 
-/// Something that turns a request into a response.
-trait Handler: Send + Sync + 'static {
-    fn call(&self, request: Request<Incoming>) -> impl Future<Output = Reply> + Send;
-}
-
-impl Handler for OtlpReceiver {
-    fn call(&self, request: Request<Incoming>) -> impl Future<Output = Reply> + Send {
-        self.handle(request)
-    }
-}
-
-impl Handler for QueryApi {
-    fn call(&self, request: Request<Incoming>) -> impl Future<Output = Reply> + Send {
-        self.handle(request)
-    }
-}
-
 /// Serves OTLP/HTTP ingest on `listener` until `shutdown` resolves, then drains (bounded).
 pub async fn serve_otlp(
     listener: TcpListener,
     receiver: OtlpReceiver,
     shutdown: impl Future<Output = ()>,
 ) {
-    serve("otlp", listener, Arc::new(receiver), shutdown).await;
+    let receiver = Arc::new(receiver);
+    let handle = move |request: Request<Incoming>| {
+        let receiver = Arc::clone(&receiver);
+        async move { receiver.handle(request).await }
+    };
+    serve_http("otlp", listener, handle, shutdown, DRAIN_TIMEOUT).await;
 }
 
 /// Serves the Jaeger query API on `listener` until `shutdown` resolves, then drains (bounded).
 pub async fn serve_query(listener: TcpListener, api: QueryApi, shutdown: impl Future<Output = ()>) {
-    serve("query", listener, Arc::new(api), shutdown).await;
-}
-
-async fn serve<H: Handler>(
-    name: &'static str,
-    listener: TcpListener,
-    handler: Arc<H>,
-    shutdown: impl Future<Output = ()>,
-) {
-    // `auto` picks HTTP/2 for connections opening with the prior-knowledge preface.
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        warn!(listener = name, %error, "Accept failed");
-                        tokio::time::sleep(ACCEPT_BACKOFF).await;
-                        continue;
-                    }
-                };
-                if let Err(error) = stream.set_nodelay(true) {
-                    debug!(%peer, %error, "Cannot set TCP_NODELAY");
-                }
-                let handler = Arc::clone(&handler);
-                let service = service_fn(move |request| {
-                    let handler = Arc::clone(&handler);
-                    async move { Ok::<_, Infallible>(handler.call(request).await) }
-                });
-                let connection = builder
-                    .serve_connection(TokioIo::new(stream), service)
-                    .into_owned();
-                let connection = graceful.watch(connection);
-                tokio::spawn(
-                    async move {
-                        if let Err(error) = connection.await {
-                            debug!(%error, "Connection ended with an error");
-                        }
-                    }
-                    .instrument(debug_span!("connection", listener = name, %peer)),
-                );
-            }
-        }
-    }
-    drop(listener);
-    info!(
-        listener = name,
-        connections = graceful.count(),
-        "Stopping; draining"
-    );
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        warn!(listener = name, timeout = ?DRAIN_TIMEOUT, "Drain timed out");
-    }
+    let api = Arc::new(api);
+    let handle = move |request: Request<Incoming>| {
+        let api = Arc::clone(&api);
+        async move { api.handle(request).await }
+    };
+    serve_http("query", listener, handle, shutdown, DRAIN_TIMEOUT).await;
 }
