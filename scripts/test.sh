@@ -13,6 +13,7 @@ PACKAGES=(
   "nftables|command -v nft"
   "pkg-config|command -v pkg-config"
   "libssl-dev|pkg-config --exists openssl"
+  "chromium|command -v chromium"
 )
 
 missing=()

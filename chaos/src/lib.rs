@@ -12,6 +12,9 @@
 //!   that speaks Toxiproxy's REST API, plus an async client for it (or a real Toxiproxy).
 //! - `env`: the drill's environment: supervised child processes (kill, pause, restart)
 //!   and network-namespace hosts with real nftables partitions, always cleaned up.
+//! - [`verdict`]: every objective judged on a run's [`evidence`] (client records, trace
+//!   queries, metrics), pass / fail / inconclusive with its measured value and evidence;
+//!   [`report`]: terminal, JSON, JUnit and HTML reports and the exit code.
 //! - [`scenario`]: scenario files validated into an executable `Plan`; `chaos validate`
 //!   (check files without running them) and `chaos list` (every fault kind and its
 //!   parameters).
@@ -31,11 +34,13 @@ pub mod evidence;
 mod exit;
 pub mod faultproxy;
 pub mod load;
+pub mod report;
 pub mod scenario;
 mod signal;
 mod telemetry;
 mod traces;
 mod upstream;
+pub mod verdict;
 
 use std::error::Error;
 use std::ffi::OsString;
