@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+use crate::report::ColorChoice;
 use crate::upstream::{
     ErrorRate, ErrorStatus, OtlpEndpoint, SamplingRatio, UpstreamName, ViaAddress,
 };
@@ -127,6 +128,29 @@ pub(crate) enum Command {
     #[command(after_help = EXIT_CODES, verbatim_doc_comment)]
     Proxy(ProxyArgs),
 
+    /// Run failure drills: bring the system up, drive load, inject faults, always clean up,
+    /// then judge the objectives.
+    ///
+    /// FILE is a scenario; DIR stands for every *.yaml file directly in it, run one after
+    /// the other in name order, each in its own run folder. Every scenario is validated
+    /// first: any problem is printed as `FILE:LINE:COL: field.path: problem` and nothing
+    /// starts (exit 2).
+    ///
+    /// A run: run folder (default target/chaos-runs/NAME-TIMESTAMP) -> preflight (network
+    /// namespaces need Linux, root, `ip` and `nft`) -> trace backend -> fault proxy ->
+    /// upstreams -> gateway (template rendered into the run folder, /readyz awaited) ->
+    /// load with the fault timeline and guards -> trace flush -> teardown -> verdicts.
+    /// Each run prints `completed|aborted|interrupted|failed: NAME: ...`, then one line per
+    /// objective (pass, fail or inconclusive: measured vs expected, window, why) and a
+    /// summary line. It writes RUN_DIR/journal.json (every event on one timeline, offsets
+    /// in µs from the load's start, plus the verdicts) and RUN_DIR/report.html.
+    ///
+    /// Teardown always runs: faults undone, processes stopped, proxies removed, namespaces
+    /// and nftables tables deleted. SIGINT/SIGTERM stop the drill and tear down; a second
+    /// signal tears down at once. Progress goes to stderr (off with -q).
+    #[command(after_help = RUN_EXIT_CODES, verbatim_doc_comment)]
+    Run(RunArgs),
+
     /// Check scenario files without running them.
     ///
     /// Runs the same validation `chaos run` does before starting anything: the YAML, every
@@ -145,6 +169,59 @@ pub(crate) enum Command {
     /// Generated from the table `chaos validate` checks scenarios against.
     #[command(after_help = EXIT_CODES, visible_alias = "list-faults")]
     List(ListArgs),
+}
+
+/// Exit codes of `chaos run`.
+const RUN_EXIT_CODES: &str = "\
+Exit codes (over several drills: 1 if any drill gives 1, else 3 if any gives 3, else 0):
+  0  every objective passed (a drill without objectives: it ran to its end)
+  1  an objective failed, or a guard stopped the drill (everything was undone)
+  2  usage error or invalid scenario (every problem printed as FILE:LINE:COL: ...)
+  3  no objective failed but one was inconclusive (evidence missing), or the drill itself
+     failed: something could not start, preflight failed, a fault could not be applied or
+     undone, teardown incomplete, or the run was interrupted";
+
+/// Arguments of `chaos run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// A scenario file, or a folder of them.
+    #[arg(value_name = "FILE|DIR")]
+    pub(crate) path: PathBuf,
+
+    /// Run folder: journal, logs, rendered gateway config [default:
+    /// target/chaos-runs/NAME-TIMESTAMP]. With a folder of scenarios, each runs in DIR/NAME.
+    #[arg(long, env = "CHAOS_RUN_DIR", value_name = "DIR")]
+    pub(crate) run_dir: Option<PathBuf>,
+
+    /// Also write the journal with its verdicts to FILE (a JSON array of journals for a
+    /// folder of scenarios).
+    #[arg(long, env = "CHAOS_RUN_JSON", value_name = "FILE")]
+    pub(crate) json: Option<PathBuf>,
+
+    /// Print the plan (topology, timeline, guards) and exit 0 without starting anything.
+    #[arg(long, env = "CHAOS_RUN_DRY_RUN")]
+    pub(crate) dry_run: bool,
+
+    /// Gateway binary to run, overriding the scenario's `binary` [default: the scenario's,
+    /// else `gateway` next to the chaos binary, else on PATH].
+    #[arg(long, env = "CHAOS_GATEWAY_BINARY", value_name = "PATH")]
+    pub(crate) gateway_binary: Option<PathBuf>,
+
+    /// Write a JUnit XML report to FILE: one testsuite per scenario, one testcase per
+    /// objective (failures say measured vs expected; inconclusive objectives are errors).
+    #[arg(long, env = "CHAOS_RUN_JUNIT", value_name = "FILE")]
+    pub(crate) junit: Option<PathBuf>,
+
+    /// Also write the HTML report (timeline chart and objective table) to FILE; with a
+    /// folder of scenarios, to FILE's stem + `-NAME.html` for each. Every run also writes
+    /// RUN_DIR/report.html.
+    #[arg(long, env = "CHAOS_RUN_HTML", value_name = "FILE")]
+    pub(crate) html: Option<PathBuf>,
+
+    /// Colour the terminal report: auto (a terminal, without NO_COLOR, TERM not dumb),
+    /// always or never.
+    #[arg(long, env = "CHAOS_COLOR", value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
 }
 
 /// Arguments of `chaos validate`.
@@ -392,6 +469,49 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    fn run_args(args: &[&str]) -> Result<RunArgs, clap::Error> {
+        let argv = ["chaos", "run"].iter().chain(args);
+        Cli::try_parse_from(argv).map(|cli| match cli.command {
+            Command::Run(args) => args,
+            other => panic!("parsed as {other:?}"),
+        })
+    }
+
+    #[test]
+    fn run_args_default_to_no_overrides_and_require_a_path() {
+        let args = run_args(&["scenarios/kill.yaml"]).unwrap();
+        assert_eq!(args.path, PathBuf::from("scenarios/kill.yaml"));
+        assert_eq!(args.run_dir, None);
+        assert_eq!(args.json, None);
+        assert!(!args.dry_run);
+        assert_eq!(args.gateway_binary, None);
+        let err = run_args(&[]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn run_args_with_flags_take_their_values() {
+        let args = run_args(&[
+            "scenarios",
+            "--run-dir",
+            "/tmp/r",
+            "--json",
+            "out.json",
+            "--dry-run",
+            "--gateway-binary",
+            "./gw",
+        ])
+        .unwrap();
+        assert_eq!(args.path, PathBuf::from("scenarios"));
+        assert_eq!(args.run_dir, Some(PathBuf::from("/tmp/r")));
+        assert_eq!(args.json, Some(PathBuf::from("out.json")));
+        assert!(args.dry_run);
+        assert_eq!(args.gateway_binary, Some(PathBuf::from("./gw")));
+        let err = run_args(&["a.yaml", "--dry-run=maybe"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
     }
 
     #[test]

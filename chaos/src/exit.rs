@@ -11,6 +11,9 @@ use std::process::ExitCode;
 pub enum Exit {
     /// `0`: the command succeeded; for `chaos upstream`, a clean stop on SIGTERM/SIGINT.
     Ok,
+    /// `1`: the command ran and found the system failing: for `chaos run`, a guard stopped
+    /// the drill.
+    Failed,
     /// `2`: usage error or invalid input (unknown flag, malformed value); nothing was started.
     Usage,
     /// `3`: the environment failed the command, e.g. the listen address cannot be bound.
@@ -24,6 +27,7 @@ impl Exit {
     pub fn code(self) -> u8 {
         match self {
             Exit::Ok => 0,
+            Exit::Failed => 1,
             Exit::Usage => 2,
             Exit::Environment => 3,
         }

@@ -12,6 +12,8 @@
 //!   that speaks Toxiproxy's REST API, plus an async client for it (or a real Toxiproxy).
 //! - `env`: the drill's environment: supervised child processes (kill, pause, restart)
 //!   and network-namespace hosts with real nftables partitions, always cleaned up.
+//! - [`run`]: `chaos run`, the drill runner: environment up, load and fault timeline,
+//!   guards, teardown; [`journal`] is the JSON record of one run.
 //! - [`verdict`]: every objective judged on a run's [`evidence`] (client records, trace
 //!   queries, metrics), pass / fail / inconclusive with its measured value and evidence;
 //!   [`report`]: terminal, JSON, JUnit and HTML reports and the exit code.
@@ -33,8 +35,10 @@ pub mod env;
 pub mod evidence;
 mod exit;
 pub mod faultproxy;
+pub mod journal;
 pub mod load;
 pub mod report;
+pub mod run;
 pub mod scenario;
 mod signal;
 mod telemetry;
@@ -87,10 +91,11 @@ where
             return Exit::Environment;
         }
     };
-    runtime.block_on(dispatch(cli.command))
+    runtime.block_on(dispatch(cli.command, cli.quiet > 0))
 }
 
-async fn dispatch(command: Command) -> Exit {
+/// Runs one subcommand; `quiet` is set by any `-q` (it also turns progress displays off).
+async fn dispatch(command: Command, quiet: bool) -> Exit {
     match command {
         Command::Upstream(args) => match upstream::run(upstream::Settings::from(args)).await {
             Ok(()) => Exit::Ok,
@@ -106,6 +111,7 @@ async fn dispatch(command: Command) -> Exit {
                 err.exit()
             }
         },
+        Command::Run(args) => run::command(args, quiet).await,
         Command::Validate(args) => scenario::validate_files(&args.paths, &mut std::io::stdout()),
         Command::List(args) => {
             let format = match args.format {

@@ -30,7 +30,8 @@
 //!
 //! Components: `spec` (input and validation), `schedule` (due times), `mix` (weighted
 //! choice), `draw` (seeded per-request decisions), `client` (HTTP/1.1 pool, error kinds),
-//! `record`, `aggregate` (intervals, HdrHistogram), `progress` (live counters), `run`.
+//! `hooks` (headers changed mid-run, live records), `record`, `aggregate` (intervals,
+//! HdrHistogram), `progress` (live counters), `run`.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -57,6 +58,7 @@
 mod aggregate;
 mod client;
 mod draw;
+mod hooks;
 mod mix;
 mod progress;
 mod record;
@@ -67,6 +69,7 @@ mod spec;
 pub use aggregate::{
     ErrorCounts, INTERVAL, IntervalStats, LATENCY_SIGNIFICANT_DIGITS, LatencySummary, StatusCounts,
 };
+pub use hooks::ExtraHeaders;
 pub use progress::{LoadProgress, ProgressHandle};
 pub use record::{ErrorKind, Outcome, RequestRecord, StatusClass};
 pub use run::{LoadError, LoadGenerator, LoadReport, run};

@@ -9,7 +9,7 @@ use hdrhistogram::CreationError;
 use http::Request;
 use http_body_util::Full;
 use observability::tracecontext::inject;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::aggregate::{self, IntervalStats, LatencyHistogram, LatencySummary};
 use super::client::LoadClient;
 use super::draw::{Draw, Draws};
+use super::hooks::{ExtraHeaders, Hooks};
 use super::progress::{Live, ProgressHandle};
 use super::record::{ErrorKind, Outcome, RequestRecord};
 use super::spec::LoadSpec;
@@ -32,6 +33,7 @@ pub struct LoadGenerator {
     client: LoadClient,
     live: Arc<Live>,
     histogram: LatencyHistogram,
+    hooks: Hooks,
 }
 
 /// Why a load run could not start. Once started, a run always ends with a report: request
@@ -83,12 +85,28 @@ impl LoadGenerator {
             client,
             live,
             histogram,
+            hooks: Hooks::default(),
         })
     }
 
     /// A reader of the live counters, usable while [`LoadGenerator::run`] runs.
     pub fn progress(&self) -> ProgressHandle {
         ProgressHandle::new(Arc::clone(&self.live))
+    }
+
+    /// The headers added to every request, changeable while [`LoadGenerator::run`] runs
+    /// (none at first).
+    pub fn extra_headers(&self) -> ExtraHeaders {
+        self.hooks.headers.clone()
+    }
+
+    /// A live stream of records: each request's record as soon as it finished, or was
+    /// dropped or cut. The report still holds them all; a second call replaces the first
+    /// subscriber.
+    pub fn subscribe(&mut self) -> mpsc::UnboundedReceiver<RequestRecord> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        self.hooks.finished = Some(sender);
+        receiver
     }
 
     /// Runs the schedule to its end or until `cancel` fires, then returns the report.
@@ -108,7 +126,9 @@ impl LoadGenerator {
             client,
             live,
             histogram,
+            hooks,
         } = self;
+        let hooks = Arc::new(hooks);
         let started_at = SystemTime::now();
         let start = Instant::now();
         live.start(start);
@@ -146,7 +166,9 @@ impl LoadGenerator {
             if now >= hard_stop {
                 // Only a generator stalled for longer than the timeout gets here.
                 live.on_dropped(now);
-                records.push(unsent(&draw, ErrorKind::Cancelled));
+                let record = unsent(&draw, ErrorKind::Cancelled);
+                hooks.on_record(&record);
+                records.push(record);
                 continue;
             }
             match Arc::clone(&permits).try_acquire_owned() {
@@ -156,6 +178,7 @@ impl LoadGenerator {
                         spec: Arc::clone(&spec),
                         client: client.clone(),
                         live: Arc::clone(&live),
+                        hooks: Arc::clone(&hooks),
                         abort: abort.clone(),
                         start,
                         permit,
@@ -164,7 +187,9 @@ impl LoadGenerator {
                 }
                 Err(_) => {
                     live.on_dropped(now);
-                    records.push(unsent(&draw, ErrorKind::Dropped));
+                    let record = unsent(&draw, ErrorKind::Dropped);
+                    hooks.on_record(&record);
+                    records.push(record);
                 }
             }
         }
@@ -243,6 +268,7 @@ struct Exchange {
     spec: Arc<LoadSpec>,
     client: LoadClient,
     live: Arc<Live>,
+    hooks: Arc<Hooks>,
     abort: CancellationToken,
     start: Instant,
     /// Held until the request finishes: one `max_in_flight` slot.
@@ -260,6 +286,7 @@ impl Exchange {
         *request.method_mut() = template.method.clone();
         *request.uri_mut() = template.uri.clone();
         *request.headers_mut() = template.headers.clone();
+        self.hooks.headers.apply(request.headers_mut());
         inject(&draw.trace, request.headers_mut());
 
         let sent = Instant::now();
@@ -279,7 +306,7 @@ impl Exchange {
         };
         self.live.on_finished(ended, outcome.is_success());
         let due = self.start + draw.intended;
-        RequestRecord {
+        let record = RequestRecord {
             seq: draw.seq,
             template: draw.template,
             intended: draw.intended,
@@ -292,7 +319,9 @@ impl Exchange {
             upstream: reply.upstream,
             trace_id: draw.trace.trace_id(),
             sampled: draw.trace.parent.flags().is_sampled(),
-        }
+        };
+        self.hooks.on_record(&record);
+        record
     }
 }
 
