@@ -34,17 +34,19 @@
 //! samples must span the hold time.
 //!
 //! **RTO.** From the reference `ref` (the fault's actual end or start), steps `s` every
-//! 100 ms; a step is *good* when the samples due in `[s - W, s)` number at least 10 (else it
-//! is *undecided*), their success ratio meets `success` and, if set, their latency meets
-//! `latency` (with that statistic's minimum). Recovery is the first step `t >= ref` such that
-//! every step in `[t, t + H]` is good, and `rto = t - ref` (compared with `max`). Because a
-//! window must end after recovery to see it, the true instant lies in `[rto - W, rto]`;
-//! `recovered_from` (`t - W`, not before `ref`) is reported too. Not recovered: **fail** when
-//! the observation covered `ref + max + H` with every step decided, else **inconclusive**; a
-//! figure above `max` with undecided steps before the deadline is inconclusive too. The same
-//! computation runs on the gateway's `gateway.request` spans (success: status code below
-//! 500 and span status not error; bucketed by span start); both figures and their
-//! difference are reported.
+//! 10 ms; a step is *good* when the samples due in the window `[s, s + W)` number at least
+//! 10 (else it is *undecided*), their success ratio meets `success` and, if set, their
+//! latency meets `latency` (with that statistic's minimum). Recovery is the first step
+//! `t >= ref` such that every step in `[t, t + H]` is good, and `rto = t - ref` (compared
+//! with `max`). Windows look forward from their step, so `t` is the instant from which the
+//! system behaved, not the later instant at which a trailing average would show it: for a
+//! clean switch at `T` the figure is `T` rounded up to the next step (with `success` below
+//! 100%, up to the tolerated failures' share of `W` earlier). Windows must end by the load's
+//! end. Not recovered: **fail** when the observation covered `ref + max + H + W` with every
+//! step decided, else **inconclusive**; a figure above `max` with undecided steps before that
+//! deadline is inconclusive too. The same computation runs on the gateway's
+//! `gateway.request` spans (success: status code below 500 and span status not error;
+//! bucketed by span start); both figures and their difference are reported.
 //!
 //! **Exit codes** (`report::exit_code`): 0 every objective passed; 1 at least one failed;
 //! 3 none failed but at least one was inconclusive (the harness could not judge: CI must

@@ -1,5 +1,5 @@
-//! The recovery search: steps every 100 ms from the reference, each judging the samples due
-//! in the sliding window before it (rules in the `verdict` docs).
+//! The recovery search: steps every 10 ms from the reference, each judging the samples due
+//! in the sliding window that starts there (rules in the `verdict` docs).
 
 use std::time::Duration;
 
@@ -8,8 +8,8 @@ use config_yaml::units::Percent;
 use crate::scenario::{StatThreshold, Threshold};
 use crate::verdict::client::{self, MIN_RATE_SAMPLES};
 
-/// Distance between two evaluation steps.
-pub(crate) const STEP: Duration = Duration::from_millis(100);
+/// Distance between two evaluation steps: the resolution of the recovery instant.
+pub(crate) const STEP: Duration = Duration::from_millis(10);
 
 /// One request as the RTO sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub(crate) struct Params<'a> {
     pub(crate) success: &'a Threshold<Percent>,
     /// Latency threshold, if any.
     pub(crate) latency: Option<&'a StatThreshold>,
-    /// Last step (the load's end).
+    /// The load's end: the last window must end by then.
     pub(crate) end: Duration,
 }
 
@@ -55,9 +55,9 @@ pub(crate) enum StepState {
 /// One evaluation step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Step {
-    /// The window's end.
+    /// The window's start.
     pub(crate) at: Duration,
-    /// Samples in `[at - W, at)`.
+    /// Samples in `[at, at + W)`.
     pub(crate) samples: usize,
     /// Their success ratio.
     pub(crate) ratio: f64,
@@ -79,7 +79,8 @@ pub(crate) struct Recovery {
 // === impl Recovery ===
 
 impl Recovery {
-    /// Searches recovery over `samples` (any order).
+    /// Searches recovery over `samples` (any order): steps from the reference while their
+    /// window ends by the load's end.
     pub(crate) fn search(samples: &[Sample], p: &Params<'_>) -> Recovery {
         let mut samples = samples.to_vec();
         samples.sort_by_key(|s| s.at);
@@ -88,12 +89,12 @@ impl Recovery {
         let mut run_start: Option<Duration> = None;
         let mut recovered_at = None;
         let mut s = p.reference;
-        while s <= p.end {
-            let from = s.saturating_sub(p.window);
-            while samples.get(lo).is_some_and(|x| x.at < from) {
+        while s + p.window <= p.end {
+            let until = s + p.window;
+            while samples.get(lo).is_some_and(|x| x.at < s) {
                 lo += 1;
             }
-            while samples.get(hi).is_some_and(|x| x.at < s) {
+            while samples.get(hi).is_some_and(|x| x.at < until) {
                 hi += 1;
             }
             let in_window = samples.get(lo..hi.max(lo)).unwrap_or_default();
@@ -229,15 +230,37 @@ mod tests {
     }
 
     #[test]
-    fn recovery_is_found_one_window_after_the_switch() {
+    fn recovery_is_found_at_the_switch_within_one_step() {
+        let success: Threshold<Percent> = ">= 100%".parse().unwrap();
+        let samples = switching(ms(12_345), ms(30_000));
+        let p = params(&success, ms(10_000), ms(30_000));
+        let r = Recovery::search(&samples, &p);
+        // The first sample at or after the switch is due at 12.35s; windows starting there
+        // (on the 10ms grid from 10s) hold only successes.
+        assert_eq!(r.recovered_at, Some(ms(12_350)));
+        assert_eq!(r.rto(p.reference), Some(ms(2_350)));
+    }
+
+    #[test]
+    fn a_tolerated_failure_moves_recovery_at_most_its_share_of_the_window_early() {
         let success: Threshold<Percent> = ">= 99%".parse().unwrap();
         let samples = switching(ms(12_340), ms(30_000));
         let p = params(&success, ms(10_000), ms(30_000));
         let r = Recovery::search(&samples, &p);
-        // Window [t-1s, t) is all-success from t = 13.34s; the first step on the 100ms grid
-        // from 10s at or after it is 13.4s.
-        assert_eq!(r.recovered_at, Some(ms(13_400)));
-        assert_eq!(r.rto(p.reference), Some(ms(3_400)));
+        // 100 samples per window, one failure allowed: the window from 12.33s holds the last
+        // failure and 99 successes.
+        assert_eq!(r.recovered_at, Some(ms(12_330)));
+    }
+
+    #[test]
+    fn no_window_is_judged_past_the_load_end() {
+        let success: Threshold<Percent> = ">= 99%".parse().unwrap();
+        let samples = switching(ms(0), ms(12_000));
+        let p = params(&success, ms(10_000), ms(12_000));
+        let r = Recovery::search(&samples, &p);
+        // Windows of 1s from 10s..=11s fit; the 2s hold does not.
+        assert_eq!(r.recovered_at, None);
+        assert_eq!(r.steps.last().map(|s| s.at), Some(ms(11_000)));
     }
 
     #[test]
