@@ -32,7 +32,8 @@ pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
 
-    /// More log output on stderr; repeat for more (-v debug, -vv trace).
+    /// More log output on stderr; repeat for more (-v debug, -vv trace; for `run`, which
+    /// starts at warn: -v info, -vv debug).
     #[arg(short, long, action = ArgAction::Count, global = true, env = "CHAOS_VERBOSE",
           help_heading = "Logging")]
     pub(crate) verbose: u8,
@@ -43,7 +44,7 @@ pub(crate) struct Cli {
     pub(crate) quiet: u8,
 }
 
-/// The subcommands; `run`, `validate`, `proxy` and `traces` join this enum.
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Serve the demo upstream: echoes every request as JSON, misbehaves on demand.
@@ -147,7 +148,8 @@ pub(crate) enum Command {
     ///
     /// Teardown always runs: faults undone, processes stopped, proxies removed, namespaces
     /// and nftables tables deleted. SIGINT/SIGTERM stop the drill and tear down; a second
-    /// signal tears down at once. Progress goes to stderr (off with -q).
+    /// signal tears down at once. Progress goes to stderr (off with -q); so do logs, at
+    /// warning level unless -v is given.
     #[command(after_help = RUN_EXIT_CODES, verbatim_doc_comment)]
     Run(RunArgs),
 

@@ -79,7 +79,10 @@ where
         }
     };
     // Held to the end: dropping it flushes the buffered log lines.
-    let _logs = telemetry::init(cli.verbose, cli.quiet);
+    // `chaos run` speaks through its progress display and reports: its logs start one level
+    // coarser (warnings), so the embedded servers' info lines only show with `-v`.
+    let quieter = u8::from(matches!(cli.command, Command::Run(_)));
+    let _logs = telemetry::init(cli.verbose, cli.quiet.saturating_add(quieter));
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -14,6 +14,7 @@ use super::faults::FaultContext;
 use super::finish::Drill;
 use super::outcome::Stop;
 use super::progress::Progress;
+use super::steady::Gate;
 use super::timeline::Timeline;
 use super::{guards, observe};
 use crate::journal::{EventKind, LoadRecord};
@@ -88,6 +89,7 @@ pub(crate) async fn drive(
     let mut timeline = Timeline::start(&ctx, plan, t0, stop);
     let guards = AbortOnDropHandle::new(tokio::spawn(guards::watch(
         plan.guards.clone(),
+        Gate::of(plan),
         records,
         t0,
         Arc::clone(stop),
@@ -125,7 +127,7 @@ pub(crate) async fn drive(
         }),
     }
     drill.timeline = Some(timeline);
-    drill.guards = guards.await.unwrap_or_default();
+    (drill.guards, drill.gate) = guards.await.unwrap_or_default();
     if let Some(scrapes) = scrapes {
         drill.scrapes = scrapes.await.unwrap_or_default();
     }

@@ -9,6 +9,7 @@ use super::error::chain;
 use super::faults::FaultContext;
 use super::guards::GuardState;
 use super::observe::Scrapes;
+use super::steady::Gate;
 use super::timeline::Timeline;
 use super::{Outcome, RunOutput};
 use crate::evidence::{Evidence, MetricsEvidence, TraceBackend};
@@ -30,6 +31,8 @@ pub(crate) struct Drill {
     pub(crate) report: Option<LoadReport>,
     pub(crate) load: Option<LoadRecord>,
     pub(crate) guards: Vec<GuardState>,
+    /// The steady-state gate, if the scenario has one.
+    pub(crate) gate: Option<Gate>,
     pub(crate) metrics_url: Option<String>,
     pub(crate) scrapes: Scrapes,
     pub(crate) traces: TracesRecord,
@@ -142,7 +145,12 @@ pub(crate) fn assemble(
             .as_ref()
             .map(|t| t.records(base))
             .unwrap_or_default(),
-        guards: drill.guards.iter().map(|g| g.record(base)).collect(),
+        guards: drill
+            .gate
+            .iter()
+            .map(|g| g.record(base))
+            .chain(drill.guards.iter().map(|g| g.record(base)))
+            .collect(),
         load: drill.load,
         metrics: MetricsRecord {
             url: drill.metrics_url,

@@ -212,10 +212,11 @@ async fn wait_ready(
     }
 }
 
-/// `(data, admin)` from the first `listening data=A admin=B` line of the stdout log.
+/// `(data, admin)` from the last `listening data=A admin=B` line of the stdout log: logs
+/// are appended, so a run folder used again holds the lines of earlier runs before it.
 fn announced(stdout: &Path) -> Option<(String, String)> {
     let text = std::fs::read_to_string(stdout).ok()?;
-    let line = text.lines().find(|l| l.starts_with(LISTENING))?;
+    let line = text.lines().rev().find(|l| l.starts_with(LISTENING))?;
     parse_listening(line)
 }
 

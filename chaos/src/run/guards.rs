@@ -14,9 +14,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::Stop;
+use super::steady::{self, Gate};
 use crate::journal::{BreachRecord, EventKind, GuardRecord, Recorder, TimeBase};
 use crate::load::RequestRecord;
-use crate::scenario::{Guard, GuardCondition, Statistic};
+use crate::scenario::{Guard, GuardCondition};
+use crate::verdict::client;
 
 /// How often guards are judged.
 pub(crate) const CHECK_EVERY: Duration = Duration::from_millis(100);
@@ -42,15 +44,16 @@ pub(crate) struct GuardState {
     breach: Option<(Instant, String, u64)>,
 }
 
-/// Judges `guards` until the record stream ends (the load finished) or a guard is breached,
-/// which stops the run.
+/// Judges `guards` (and the steady-state `gate`, once) until the record stream ends (the
+/// load finished) or one is breached, which stops the run.
 pub(crate) async fn watch(
     guards: Vec<Guard>,
+    mut gate: Option<Gate>,
     mut records: mpsc::UnboundedReceiver<RequestRecord>,
     t0: Instant,
     stop: Arc<Stop>,
     recorder: Recorder,
-) -> Vec<GuardState> {
+) -> (Vec<GuardState>, Option<Gate>) {
     let mut states: Vec<GuardState> = guards
         .into_iter()
         .map(|guard| GuardState {
@@ -60,8 +63,8 @@ pub(crate) async fn watch(
             breach: None,
         })
         .collect();
-    if states.is_empty() {
-        return states;
+    if states.is_empty() && gate.is_none() {
+        return (states, gate);
     }
     let longest = states
         .iter()
@@ -79,7 +82,12 @@ pub(crate) async fn watch(
         }
         loop {
             match records.try_recv() {
-                Ok(record) => window.push_back(sample(&record)),
+                Ok(record) => {
+                    if let Some(gate) = &mut gate {
+                        gate.observe(&record);
+                    }
+                    window.push_back(sample(&record));
+                }
                 Err(mpsc::error::TryRecvError::Empty) => break,
                 Err(mpsc::error::TryRecvError::Disconnected) => {
                     open = false;
@@ -95,6 +103,18 @@ pub(crate) async fn watch(
         while window.front().is_some_and(|s| s.finished < horizon) {
             window.pop_front();
         }
+        if let Some(text) = gate.as_mut().and_then(|g| g.check(elapsed, now)) {
+            recorder.record_at(
+                now,
+                EventKind::Guard {
+                    guard: steady::NAME.to_owned(),
+                    measured: text.clone(),
+                },
+            );
+            tracing::warn!(measured = %text, "Not in steady state before the first fault; stopping the drill");
+            stop.guard(steady::NAME, text);
+            return (states, gate);
+        }
         for state in &mut states {
             if let Some((measured, samples)) = state.check(&window, elapsed) {
                 let text = state.describe(measured);
@@ -108,11 +128,11 @@ pub(crate) async fn watch(
                 tracing::warn!(guard = %state.guard.name, measured = %text, "Guard breached; stopping the drill");
                 state.breach = Some((now, text.clone(), samples));
                 stop.guard(&state.guard.name, text);
-                return states;
+                return (states, gate);
             }
         }
     }
-    states
+    (states, gate)
 }
 
 fn sample(record: &RequestRecord) -> Sample {
@@ -157,7 +177,7 @@ impl GuardState {
                     return None;
                 }
                 latencies.sort_unstable();
-                let value = statistic(threshold.stat, &latencies);
+                let value = client::statistic(&latencies, threshold.stat).unwrap_or_default();
                 (value.as_secs_f64(), threshold.holds(value))
             }
         };
@@ -197,24 +217,6 @@ impl GuardState {
                     measured: measured.clone(),
                     samples: *samples,
                 }),
-        }
-    }
-}
-
-/// `stat` over sorted, non-empty `latencies` (nearest-rank percentile).
-fn statistic(stat: Statistic, latencies: &[Duration]) -> Duration {
-    match stat {
-        Statistic::Max => latencies.last().copied().unwrap_or_default(),
-        Statistic::Avg => {
-            let total: Duration = latencies.iter().sum();
-            total / u32::try_from(latencies.len()).unwrap_or(u32::MAX).max(1)
-        }
-        Statistic::Percentile(p) => {
-            let rank = ((p / 100.0) * latencies.len() as f64).ceil() as usize;
-            latencies
-                .get(rank.clamp(1, latencies.len()) - 1)
-                .copied()
-                .unwrap_or_default()
         }
     }
 }
@@ -325,31 +327,5 @@ mod tests {
         let mut avg = state(guard("latency avg > 100ms", 1_000, 0));
         assert_eq!(avg.check(&window, Duration::from_millis(600)), None);
         assert!((avg.highest.unwrap() - 0.050).abs() < 1e-9);
-    }
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let ms = |v: &[u64]| {
-            v.iter()
-                .map(|&m| Duration::from_millis(m))
-                .collect::<Vec<_>>()
-        };
-        let sorted = ms(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-        assert_eq!(
-            statistic(Statistic::Percentile(50.0), &sorted),
-            Duration::from_millis(5)
-        );
-        assert_eq!(
-            statistic(Statistic::Percentile(99.0), &sorted),
-            Duration::from_millis(10)
-        );
-        assert_eq!(
-            statistic(Statistic::Percentile(10.0), &sorted),
-            Duration::from_millis(1)
-        );
-        assert_eq!(
-            statistic(Statistic::Max, &sorted),
-            Duration::from_millis(10)
-        );
     }
 }

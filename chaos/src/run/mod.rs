@@ -14,7 +14,8 @@
 //!   -> gateway: template rendered with the real addresses into <run>/gateway.yaml, spawned,
 //!      `listening data=A admin=B` read, /readyz awaited; or attached by URL
 //!   -> t = 0: load (open model) || fault timeline (apply at `at`, undo at the window's end)
-//!             || guards (every 100 ms) || /metrics scrapes (every 500 ms) || progress
+//!             || guards (every 100 ms; the steady-state gate once, just before the first
+//!             fault) || /metrics scrapes (every 500 ms) || progress
 //!   -> load end: POST /admin/telemetry/flush, wait for the span count to settle (<= 5 s)
 //!   -> teardown (see below) -> journal.json in the run folder -> Journal + Evidence
 //! ```
@@ -38,10 +39,11 @@
 //! Files: `mod` (options, [`execute`], setup order), `environment` (what runs, drop order),
 //! `traces` (embedded trace store), `upstreams`, `gateway`, `drive` (t = 0 onwards),
 //! `timeline` (precise fault timing), `faults/` (one function per fault family: `process`,
-//! `network`, `requests`), `commands` (`command` faults), `guards`, `observe` (scrapes, trace
-//! settling), `progress`, `teardown`, `signals`, `outcome` (how a run ends, stopping early),
-//! `control` (admin and behaviour calls), `error`, `finish` (journal and evidence), `command`
-//! and `view` (the CLI, `--dry-run`).
+//! `network`, `requests`), `commands` (`command` faults), `guards`, `steady` (the
+//! steady-state gate), `observe` (scrapes, trace settling), `progress`, `teardown`,
+//! `signals`, `outcome` (how a run ends, stopping early), `control` (admin and behaviour
+//! calls), `error`, `finish` (journal and evidence), `command` and `view` (the CLI,
+//! `--dry-run`).
 
 mod command;
 mod commands;
@@ -57,6 +59,7 @@ mod observe;
 mod outcome;
 mod progress;
 mod signals;
+mod steady;
 mod teardown;
 mod timeline;
 mod traces;

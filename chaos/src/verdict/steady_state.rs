@@ -17,12 +17,12 @@ pub(crate) fn judge(j: &Judge<'_>, index: usize, o: &SteadyState) -> Verdict {
         ("before", Window::Before, o.before.as_ref()),
         ("after", Window::After, o.after.as_ref()),
     ];
-    let label = match (o.before.is_some(), o.after.is_some()) {
-        (true, true) => "steady state before and after",
-        (true, false) => "steady state before",
-        _ => "steady state after",
-    }
-    .to_owned();
+    let named = match (o.before.is_some(), o.after.is_some()) {
+        (true, true) => "before, after",
+        (true, false) => "before",
+        _ => "after",
+    };
+    let label = format!("steady state {}", named.replace(", ", " and "));
     let mut checks = Vec::new();
     let mut spanned: Option<Interval> = None;
     let mut windows = serde_json::Map::new();
@@ -58,7 +58,7 @@ pub(crate) fn judge(j: &Judge<'_>, index: usize, o: &SteadyState) -> Verdict {
             }
         }
     }
-    let window = spanned.map(|i| VerdictWindow::new("before, after", i));
+    let window = spanned.map(|i| VerdictWindow::new(named, i));
     Verdict::from_checks(
         index,
         "steady_state",
