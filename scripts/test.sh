@@ -44,3 +44,9 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast "$@"
 fi
+
+# The drill library is part of the suite (skipped when the tests were filtered): every
+# scenario must pass, as a CI gate on the gateway's resilience.
+if (($# == 0)); then
+  ./scripts/drills.sh
+fi
