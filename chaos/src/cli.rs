@@ -200,6 +200,11 @@ pub(crate) struct RunArgs {
     #[arg(long, env = "CHAOS_RUN_JSON", value_name = "FILE")]
     pub(crate) json: Option<PathBuf>,
 
+    /// Run only the scenarios carrying this tag (repeat for any of several); the others are
+    /// listed as skipped. It is an error (exit 2) when no scenario has any of them.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub(crate) tags: Vec<String>,
+
     /// Print the plan (topology, timeline, guards) and exit 0 without starting anything.
     #[arg(long, env = "CHAOS_RUN_DRY_RUN")]
     pub(crate) dry_run: bool,

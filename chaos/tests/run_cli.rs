@@ -118,6 +118,43 @@ fn dry_run_of_a_folder_prints_every_plan_in_name_order() {
 }
 
 #[test]
+fn tag_filter_runs_only_tagged_scenarios_and_refuses_a_tag_nobody_has() {
+    let cwd = tempfile::tempdir().unwrap();
+    let folder = scenario("");
+    let folder = folder.to_str().unwrap();
+    let output = chaos_in(
+        cwd.path(),
+        &[
+            "run",
+            folder,
+            "--dry-run",
+            "--tag",
+            "breaker",
+            "--tag",
+            "degradation",
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let names: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("plan: "))
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(names, ["latency-breaker", "upstream-down-fallback"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("skipped (not tagged breaker or degradation): crash-restart"));
+
+    let output = chaos_in(cwd.path(), &["run", folder, "--tag", "nope"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.stdout, b"", "nothing ran");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no scenario is tagged nope"), "{stderr}");
+    assert!(!cwd.path().join("target").exists(), "a run folder was made");
+}
+
+#[test]
 fn preflight_without_nft_on_path_exits_3_with_the_reason_and_starts_nothing() {
     run_support::require_gateway();
     // A PATH holding `ip` but not `nft`: what a machine without nftables looks like to the

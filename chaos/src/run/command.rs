@@ -3,7 +3,7 @@
 //! report.
 //!
 //! ```text
-//! load + validate all (exit 2, located errors) -> --dry-run? print plans, exit 0
+//! load + validate all (exit 2, located errors) -> --tag filter -> --dry-run? print plans
 //!   -> SIGINT/SIGTERM handlers -> for each plan: execute (second signal: drop = tear down at
 //!      once) -> one run line -> verdicts (while the embedded trace store still answers)
 //!      -> terminal report, RUN_DIR/journal.json with verdicts, RUN_DIR/report.html
@@ -27,7 +27,7 @@ use crate::verdict;
 
 /// Runs `chaos run`; `quiet` (any `-q`) turns the progress display off.
 pub(crate) async fn run(args: RunArgs, quiet: bool) -> Exit {
-    let plans = match load_plans(&args.path) {
+    let plans = match load_plans(&args.path).and_then(|plans| with_tags(plans, &args.tags)) {
         Ok(plans) => plans,
         Err(problems) => {
             let _ = writeln!(std::io::stderr(), "{problems}");
@@ -241,6 +241,38 @@ fn load_plans(path: &Path) -> Result<Vec<Plan>, String> {
     } else {
         Err(problems.join("\n"))
     }
+}
+
+/// The plans carrying any of `tags` (all of them without tags); the others are named on
+/// stderr as skipped.
+fn with_tags(plans: Vec<Plan>, tags: &[String]) -> Result<Vec<Plan>, String> {
+    if tags.is_empty() {
+        return Ok(plans);
+    }
+    let (chosen, skipped): (Vec<Plan>, Vec<Plan>) = plans
+        .into_iter()
+        .partition(|plan| plan.tags.iter().any(|t| tags.contains(t)));
+    if chosen.is_empty() {
+        return Err(format!(
+            "chaos: run: no scenario is tagged {} (skipped: {})",
+            tags.join(" or "),
+            names(&skipped)
+        ));
+    }
+    if !skipped.is_empty() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "chaos: run: skipped (not tagged {}): {}",
+            tags.join(" or "),
+            names(&skipped)
+        );
+    }
+    Ok(chosen)
+}
+
+fn names(plans: &[Plan]) -> String {
+    let names: Vec<&str> = plans.iter().map(|p| p.name.as_str()).collect();
+    names.join(", ")
 }
 
 /// One line on stdout: how the run ended, with its figures and the journal's path.

@@ -13,8 +13,9 @@
 //! Files: one per objective kind (`steady_state`, `errors`, `latency`, `failover`,
 //! `degradation`, `rto`, `breaker`, `trace`, `metric`); shared: `windows` (windows against
 //! the actual fault times), `client` (records), `spans` (trace queries), `series` (metric
-//! series), `judge` (the context), `gateway_config` (what is read from the gateway config), `outcome` (the verdict model), `missing` (why evidence is
-//! missing), `figures` (how values are written).
+//! series), `judge` (the context), `gateway_config` (what is read from the gateway config),
+//! `outcome` (the verdict model), `missing` (why evidence is missing), `figures` (how values
+//! are written).
 //!
 //! # Rules
 //!
