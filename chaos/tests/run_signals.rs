@@ -21,7 +21,13 @@ fn start_drill(dir: &std::path::Path, scenario: &str) -> (Child, Arc<Mutex<Strin
     run_support::require_gateway();
     run_support::require_netns();
     let mut child = Command::new(CHAOS)
-        .args(["run", fixture(scenario).to_str().unwrap(), "--run-dir"])
+        // -v: the info lines below say when each fault is in place.
+        .args([
+            "-v",
+            "run",
+            fixture(scenario).to_str().unwrap(),
+            "--run-dir",
+        ])
         .arg(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
