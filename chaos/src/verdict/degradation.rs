@@ -95,50 +95,12 @@ pub(crate) async fn judge(j: &Judge<'_>, index: usize, o: &Degradation) -> Verdi
                 });
             }
         }
-        Err(missing) => {
-            if let Some(t) = &o.fallbacks {
-                checks.push(Check::inconclusive(
-                    "fallbacks",
-                    t.to_string(),
-                    missing,
-                    None,
-                    Value::Null,
-                ));
-            }
-            if o.no_5xx {
-                checks.push(Check::inconclusive(
-                    "no_5xx",
-                    "0 responses 5xx",
-                    missing,
-                    None,
-                    Value::Null,
-                ));
-            }
-        }
+        Err(missing) => checks.extend(unjudged(o, "", "responses", missing)),
     }
 
     match &spans {
         Ok(spans) => checks.extend(span_checks(j, o, &window, spans)),
-        Err(missing) => {
-            if let Some(t) = &o.fallbacks {
-                checks.push(Check::inconclusive(
-                    "spans.fallbacks",
-                    t.to_string(),
-                    missing,
-                    None,
-                    Value::Null,
-                ));
-            }
-            if o.no_5xx {
-                checks.push(Check::inconclusive(
-                    "spans.no_5xx",
-                    "0 spans 5xx",
-                    missing,
-                    None,
-                    Value::Null,
-                ));
-            }
-        }
+        Err(missing) => checks.extend(unjudged(o, "spans.", "spans", missing)),
     }
     Verdict::from_checks(
         index,
@@ -267,6 +229,31 @@ fn span_checks(
         } else {
             Check::inconclusive("spans.no_5xx", "0 spans 5xx", &too_few, None, evidence)
         });
+    }
+    checks
+}
+
+/// The checks of one view that could not be judged: `prefix` names the view in the check
+/// names (`spans.`), `what` in the `no_5xx` threshold (`0 spans 5xx`).
+fn unjudged(o: &Degradation, prefix: &str, what: &str, missing: &MissingEvidence) -> Vec<Check> {
+    let mut checks = Vec::new();
+    if let Some(t) = &o.fallbacks {
+        checks.push(Check::inconclusive(
+            format!("{prefix}fallbacks"),
+            t.to_string(),
+            missing,
+            None,
+            Value::Null,
+        ));
+    }
+    if o.no_5xx {
+        checks.push(Check::inconclusive(
+            format!("{prefix}no_5xx"),
+            format!("0 {what} 5xx"),
+            missing,
+            None,
+            Value::Null,
+        ));
     }
     checks
 }
