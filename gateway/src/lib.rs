@@ -10,6 +10,7 @@
 //! - `stack`: the only place a `Config` becomes services; `state`: the current version,
 //!   swapped atomically by `reload`.
 //! - `server`: accept loop and graceful drain; `admin`: the admin listener.
+//! - [`tls`]: listener TLS (SNI certificates, ALPN, handshake timeout) and upstream https.
 //! - `errors`: typed request-path errors and the single error -> status mapping.
 //! - `instrument` and `metrics`: server and client spans with W3C propagation, the access log,
 //!   state-change evidence, and the Prometheus families served on the admin `/metrics`.
@@ -17,7 +18,7 @@
 //! Request path:
 //!
 //! ```text
-//! accept (HTTP/1.1 + h2c, one port) -> service::handle
+//! accept (TCP, or TLS when `tls:` is set; HTTP/1.1 + HTTP/2 on one port) -> service::handle
 //!   -> route table lookup (404 when nothing matches)
 //!   -> proxy::prepare: rewrite, hop-by-hop removal, X-Forwarded-*, Host
 //!   -> route stack (stack.rs) -> Forward: healthy endpoints (or all, in panic mode)
@@ -50,6 +51,7 @@ mod server;
 mod service;
 mod stack;
 mod state;
+pub mod tls;
 pub mod upstream;
 
 use std::future::Future;
@@ -192,6 +194,7 @@ pub async fn run(
         tokio::spawn(server::serve(
             "admin",
             admin,
+            None,
             move |request, _peer| admin::handle(Arc::clone(&state), Arc::clone(&reloader), request),
             async move { stop.cancelled().await },
             || std::time::Duration::from_secs(1),
@@ -203,9 +206,29 @@ pub async fn run(
     let data_state = Arc::clone(&state);
     let drain_state = Arc::clone(&state);
     let timeout_state = Arc::clone(&state);
+    // TLS or not is decided at start (like the address); reloads swap the certificates and
+    // settings, read from the current version at each accept.
+    let tls = state.runtime().config.tls.is_some().then(|| {
+        let tls_state = Arc::clone(&state);
+        tls::server::TlsTerminator::new(
+            Arc::new(move || {
+                tls_state
+                    .runtime()
+                    .config
+                    .tls
+                    .as_ref()
+                    .map(|t| tls::server::ServerTls {
+                        config: Arc::clone(&t.server),
+                        handshake_timeout: t.handshake_timeout,
+                    })
+            }),
+            state.instruments().metrics.tls_handshake_errors.clone(),
+        )
+    });
     let outcome = server::serve(
         "data",
         data,
+        tls,
         move |request, peer| service::handle(Arc::clone(&data_state), request, peer),
         async move {
             shutdown.await;

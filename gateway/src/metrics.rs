@@ -184,6 +184,7 @@ pub(crate) struct Metrics {
     pub(crate) reloads: Family<OutcomeLabels, Counter>,
     pub(crate) config_version: Gauge,
     pub(crate) trace_context_invalid: Family<ReasonLabels, Counter>,
+    pub(crate) tls_handshake_errors: Family<ReasonLabels, Counter>,
     pub(crate) breaker_state: Family<BreakerLabels, Gauge>,
     pub(crate) breaker_transitions: Family<BreakerTransitionLabels, Counter>,
     pub(crate) upstream_rejected: Family<RejectLabels, Counter>,
@@ -216,6 +217,7 @@ impl Metrics {
         let reloads = Family::<OutcomeLabels, Counter>::default();
         let config_version = Gauge::default();
         let trace_context_invalid = Family::<ReasonLabels, Counter>::default();
+        let tls_handshake_errors = Family::<ReasonLabels, Counter>::default();
         let breaker_state = Family::<BreakerLabels, Gauge>::default();
         let breaker_transitions = Family::<BreakerTransitionLabels, Counter>::default();
         let upstream_rejected = Family::<RejectLabels, Counter>::default();
@@ -277,6 +279,11 @@ impl Metrics {
             trace_context_invalid.clone(),
         );
         registry.register(
+            registration_name(metric::TLS_HANDSHAKE_ERRORS_TOTAL),
+            "Failed TLS handshakes on the data-plane listener, by reason",
+            tls_handshake_errors.clone(),
+        );
+        registry.register(
             registration_name(metric::BREAKER_STATE),
             "Circuit breaker state: 0 closed, 1 open, 2 half-open, 3 forced open, 4 disabled, 5 metrics only",
             breaker_state.clone(),
@@ -334,6 +341,7 @@ impl Metrics {
             reloads,
             config_version,
             trace_context_invalid,
+            tls_handshake_errors,
             breaker_state,
             breaker_transitions,
             upstream_rejected,

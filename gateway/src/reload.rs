@@ -4,7 +4,10 @@
 //!
 //! Listener addresses are bound once at start, and the trace pipeline is started once; a
 //! reload that changes them is applied except for those settings, with a warning (rebinding
-//! would drop connections). Every reload, applied or rejected, is counted in
+//! would drop connections). The same holds for turning listener TLS on or off; certificates,
+//! `min_version`, `alpn` and `handshake_timeout` of a TLS listener do reload (new connections
+//! use them). Certificate files are read during validation, so an unreadable or invalid one
+//! rejects the reload like any invalid config. Every reload, applied or rejected, is counted in
 //! `gateway_config_reloads_total{outcome}` and recorded as a `config.reload` evidence span.
 
 use std::ffi::OsString;
@@ -167,6 +170,15 @@ impl Reloader {
         }
         if config.reload != running.config.reload {
             warn!("Reload settings changed in the config; they apply after a restart");
+        }
+        // Whether the listener speaks TLS is fixed at start (clients would otherwise see the
+        // port change protocol); its certificates and settings do reload.
+        if config.tls.is_some() != running.config.tls.is_some() {
+            warn!(
+                tls = running.config.tls.is_some(),
+                "TLS was turned on or off in the config; that applies after a restart"
+            );
+            config.tls = running.config.tls.clone();
         }
         // Keep what only a restart can change, so the admin view shows what is in effect.
         config.listen = running.config.listen;

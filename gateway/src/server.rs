@@ -1,5 +1,8 @@
-//! Listeners: the accept loop serving HTTP/1.1 and HTTP/2 (cleartext, prior knowledge) on one
-//! port, and graceful drain on shutdown.
+//! Listeners: the accept loop serving HTTP/1.1 and HTTP/2 on one port, cleartext (HTTP/2 by
+//! prior knowledge) or behind TLS (HTTP/2 when ALPN says `h2`), and graceful drain on shutdown.
+//!
+//! With TLS, each accepted connection is handed to its own task at once, so a slow or stalled
+//! handshake never holds up the accept loop; the handshake is bounded by its own timeout.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -16,6 +19,7 @@ use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
 use crate::proxy::body::ProxyBody;
+use crate::tls::server::{Negotiated, TlsTerminator};
 
 /// How a listener's drain ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,10 +32,12 @@ pub enum DrainOutcome {
 
 /// Serves `listener` with `handler` until `shutdown` resolves, then stops accepting and waits
 /// up to `drain_timeout()` (read then, so a reloaded value applies) for in-flight requests. HTTP/1.1 connections get `Connection: close`
-/// on their last response and HTTP/2 connections a GOAWAY.
+/// on their last response and HTTP/2 connections a GOAWAY. With `tls`, connections still in
+/// their handshake when the drain starts are waited for too (the handshake timeout bounds them).
 pub(crate) async fn serve<H, F>(
     name: &'static str,
     listener: TcpListener,
+    tls: Option<TlsTerminator>,
     handler: H,
     shutdown: impl Future<Output = ()>,
     drain_timeout: impl FnOnce() -> Duration,
@@ -67,12 +73,33 @@ where
             let response = handler(request, peer);
             async move { Ok::<_, Infallible>(response.await) }
         });
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let Some(tls) = &tls else {
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .into_owned();
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    debug!(%peer, error = %error, "Connection ended with an error");
+                }
+            });
+            continue;
+        };
+        let (tls, builder, watcher) = (tls.clone(), builder.clone(), graceful.watcher());
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let Some((stream, negotiated)) = tls.handshake(stream, peer).await else {
+                return;
+            };
+            // ALPN decided the protocol: serve only that one rather than sniffing the preface.
+            let builder = match negotiated {
+                Negotiated::Http2 => builder.http2_only(),
+                Negotiated::Http1 => builder.http1_only(),
+                Negotiated::None => builder,
+            };
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .into_owned();
+            if let Err(error) = watcher.watch(connection).await {
                 debug!(%peer, error = %error, "Connection ended with an error");
             }
         });

@@ -177,7 +177,10 @@ pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> (Runtime, 
                 .get(&route.name, &cfg.budget, || RetryBudget::new(cfg.budget));
             RetryPolicy::new(cfg, budget)
         });
-        let client = shared.clients.client(upstream.config().connect_timeout);
+        let client = shared.clients.client(
+            upstream.config().connect_timeout,
+            upstream.config().tls.as_ref(),
+        );
         let forward = Forward::new(
             Arc::clone(upstream),
             client,

@@ -218,9 +218,12 @@ pub mod metric {
     pub const FALLBACKS_TOTAL: &str = "gateway_fallbacks_total";
     /// Faults injected by a route's fault filter, by route and kind. Counter.
     pub const FAULTS_INJECTED_TOTAL: &str = "gateway_faults_injected_total";
+    /// Failed TLS handshakes on the data-plane listener, by reason (see
+    /// [`tls_handshake_error`](super::tls_handshake_error)). Counter.
+    pub const TLS_HANDSHAKE_ERRORS_TOTAL: &str = "gateway_tls_handshake_errors_total";
 
     /// Every metric name above, for the naming tests and for documentation.
-    pub const ALL: [&str; 21] = [
+    pub const ALL: [&str; 22] = [
         HTTP_REQUESTS_TOTAL,
         HTTP_REQUEST_DURATION_SECONDS,
         HTTP_REQUESTS_IN_FLIGHT,
@@ -242,6 +245,7 @@ pub mod metric {
         ENDPOINT_EJECTED,
         FALLBACKS_TOTAL,
         FAULTS_INJECTED_TOTAL,
+        TLS_HANDSHAKE_ERRORS_TOTAL,
     ];
 
     /// The name to register a metric under with `prometheus-client`, which appends `_total`
@@ -249,6 +253,34 @@ pub mod metric {
     pub fn registration_name(exported: &str) -> &str {
         exported.strip_suffix("_total").unwrap_or(exported)
     }
+}
+
+/// `reason` values of the TLS handshake error counter: a bounded set.
+pub mod tls_handshake_error {
+    /// The client did not finish the handshake within `tls.handshake_timeout`.
+    pub const TIMEOUT: &str = "timeout";
+    /// The client closed or reset the connection during the handshake.
+    pub const CLOSED: &str = "closed";
+    /// The bytes received are not TLS (a plaintext HTTP client on the TLS port, a scanner).
+    pub const NOT_TLS: &str = "not_tls";
+    /// No common protocol version, cipher suite or signature scheme.
+    pub const INCOMPATIBLE: &str = "incompatible";
+    /// The client offered ALPN protocols, none of them configured.
+    pub const NO_ALPN: &str = "no_alpn";
+    /// The client aborted with an alert (typically: it does not trust the certificate).
+    pub const ALERT_RECEIVED: &str = "alert_received";
+    /// Anything else.
+    pub const OTHER: &str = "other";
+    /// Every reason.
+    pub const ALL: [&str; 7] = [
+        TIMEOUT,
+        CLOSED,
+        NOT_TLS,
+        INCOMPATIBLE,
+        NO_ALPN,
+        ALERT_RECEIVED,
+        OTHER,
+    ];
 }
 
 /// Metric label keys.

@@ -8,6 +8,7 @@ mod load;
 mod raw;
 mod report;
 mod resilience;
+mod tls;
 mod validate;
 
 use std::net::SocketAddr;
@@ -21,8 +22,10 @@ use crate::upstream::UpstreamConfig;
 /// A validated gateway configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// Data-plane listener (HTTP/1.1 and HTTP/2 cleartext on one port).
+    /// Data-plane listener (HTTP/1.1 and HTTP/2 on one port; cleartext unless `tls`).
     pub listen: SocketAddr,
+    /// TLS on the data-plane listener; `None`: cleartext (HTTP/1.1 and h2c prior knowledge).
+    pub tls: Option<crate::tls::ListenerTlsConfig>,
     /// Admin listener settings.
     pub admin: AdminConfig,
     /// Graceful shutdown settings.

@@ -19,6 +19,7 @@ pub(crate) struct RawConfig {
     pub(crate) shutdown: Option<RawShutdown>,
     pub(crate) reload: Option<RawReload>,
     pub(crate) telemetry: Option<RawTelemetry>,
+    pub(crate) tls: Option<RawListenerTls>,
     #[serde(default)]
     pub(crate) upstreams: BTreeMap<String, RawUpstream>,
     #[serde(default)]
@@ -67,6 +68,36 @@ pub(crate) struct RawUpstream {
     pub(crate) circuit_breaker: Option<RawBreaker>,
     pub(crate) outlier_detection: Option<RawOutlier>,
     pub(crate) limits: Option<RawLimits>,
+    pub(crate) tls: Option<RawUpstreamTls>,
+}
+
+/// `tls:` at the top level: the data-plane listener terminates TLS.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawListenerTls {
+    pub(crate) certificates: Option<Vec<RawCertificate>>,
+    pub(crate) min_version: Option<String>,
+    pub(crate) alpn: Option<Vec<String>>,
+    pub(crate) handshake_timeout: Option<Duration>,
+}
+
+/// One certificate of the listener and the names it serves.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCertificate {
+    pub(crate) cert: Option<String>,
+    pub(crate) key: Option<String>,
+    pub(crate) server_names: Option<Vec<String>>,
+}
+
+/// `tls:` on an upstream: its endpoints are called over https.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawUpstreamTls {
+    pub(crate) enabled: Option<bool>,
+    pub(crate) ca_file: Option<String>,
+    pub(crate) server_name: Option<String>,
+    pub(crate) insecure_skip_verify: Option<bool>,
 }
 
 /// A status code (`503`) or an inclusive range (`"500-599"`).

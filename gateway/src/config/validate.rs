@@ -10,6 +10,7 @@ use config_yaml::{Diagnostics, Document, FieldPath, units};
 
 use super::report::Report;
 use super::resilience;
+use super::tls;
 use http::header::{HeaderName, HeaderValue};
 use http::uri::PathAndQuery;
 use observability::telemetry::FileSettings;
@@ -99,11 +100,23 @@ pub(super) fn validate(document: &Document, raw: RawConfig) -> Result<Config, Di
     };
 
     let telemetry = telemetry(&mut report, root.key("telemetry"), raw.telemetry.as_ref());
+    let listener_tls = raw
+        .tls
+        .as_ref()
+        .and_then(|t| tls::listener(&mut report, &root.key("tls"), t, &base_dir));
 
     let upstreams: Vec<UpstreamConfig> = raw
         .upstreams
         .iter()
-        .filter_map(|(name, up)| upstream(&mut report, root.key("upstreams").key(name), name, up))
+        .filter_map(|(name, up)| {
+            upstream(
+                &mut report,
+                root.key("upstreams").key(name),
+                name,
+                up,
+                &base_dir,
+            )
+        })
         .collect();
 
     let mut routes = Vec::with_capacity(raw.routes.len());
@@ -127,6 +140,7 @@ pub(super) fn validate(document: &Document, raw: RawConfig) -> Result<Config, Di
     match (listen, admin_listen) {
         (Some(listen), Some(admin)) if report.diagnostics.is_empty() => Ok(Config {
             listen,
+            tls: listener_tls,
             admin: AdminConfig { listen: admin },
             shutdown,
             reload,
@@ -238,6 +252,7 @@ fn upstream(
     path: FieldPath,
     name: &str,
     raw: &RawUpstream,
+    base_dir: &Path,
 ) -> Option<UpstreamConfig> {
     let before = report.count();
     check_name(report, path.clone(), name, "upstream name");
@@ -318,8 +333,15 @@ fn upstream(
         .as_ref()
         .and_then(|o| resilience::outlier(report, &path.key("outlier_detection"), o));
     let limits = resilience::limits(report, &path.key("limits"), raw.limits.as_ref());
+    let upstream_tls = raw
+        .tls
+        .as_ref()
+        .and_then(|t| tls::upstream(report, &path.key("tls"), t, base_dir));
     if report.count() != before {
         return None;
+    }
+    if let Some(t) = &upstream_tls {
+        tls::warn_insecure(name, t);
     }
     Some(UpstreamConfig {
         name: name.to_owned(),
@@ -332,6 +354,7 @@ fn upstream(
         breaker,
         outlier,
         limits,
+        tls: upstream_tls,
     })
 }
 

@@ -32,7 +32,7 @@ pub(crate) fn spawn_checkers<'a>(
         let Some(config) = upstream.config().health_check.clone() else {
             continue;
         };
-        let client = http_client(config.timeout, false);
+        let client = http_client(config.timeout, false, upstream.config().tls.as_ref());
         for (index, endpoint) in upstream.endpoints().iter().enumerate() {
             let span = info_span!("health_check", upstream = %upstream.name(), endpoint = %endpoint.address());
             let checker = Checker {
@@ -77,7 +77,7 @@ impl Checker {
             }
             let outcome = tokio::select! {
                 () = cancel.cancelled() => return,
-                outcome = probe(&self.client, endpoint, config) => outcome,
+                outcome = probe(&self.client, endpoint, config, self.upstream.config().tls.is_some()) => outcome,
             };
             if let Err(reason) = &outcome {
                 debug!(%reason, "Probe failed");
@@ -147,8 +147,10 @@ async fn probe(
     client: &HttpClient,
     endpoint: &Endpoint,
     config: &HealthCheckConfig,
+    tls: bool,
 ) -> Result<(), String> {
-    let uri = format!("http://{}{}", endpoint.address(), config.path);
+    let scheme = if tls { "https" } else { "http" };
+    let uri = format!("{scheme}://{}{}", endpoint.address(), config.path);
     let mut request = Request::get(uri)
         .body(ProxyBody::empty())
         .map_err(|e| format!("bad probe request: {e}"))?;

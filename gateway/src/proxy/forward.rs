@@ -151,7 +151,11 @@ impl Forward {
             ));
         };
         let mut parts = http::uri::Parts::default();
-        parts.scheme = Some(Scheme::HTTP);
+        parts.scheme = Some(if self.upstream.config().tls.is_some() {
+            Scheme::HTTPS
+        } else {
+            Scheme::HTTP
+        });
         parts.authority = Some(authority);
         parts.path_and_query = request
             .uri()

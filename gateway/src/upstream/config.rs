@@ -33,6 +33,8 @@ pub struct UpstreamConfig {
     pub outlier: Option<OutlierConfig>,
     /// Concurrency limits (defaults: 1024 each).
     pub limits: LimitsConfig,
+    /// https to the endpoints, if configured; `None`: cleartext HTTP/1.1.
+    pub tls: Option<crate::tls::UpstreamTlsConfig>,
 }
 
 /// One endpoint of an upstream.
