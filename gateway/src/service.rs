@@ -40,6 +40,13 @@ where
     request.extensions_mut().insert(trace.clone());
 
     let runtime = state.runtime();
+    // Listener TLS is fixed at start and kept by every reload, so the running config says
+    // which scheme this client used.
+    let proto = if runtime.config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     // Route, rewrite and forward one form of the path: the normalised one.
     let normal = normalize_path(&path);
     let route = match &normal {
@@ -76,7 +83,8 @@ where
             method: method.clone(),
             path: path.clone(),
         }),
-        (Some(route), Ok(normal)) => match prepare(route.config(), request, &normal, client) {
+        (Some(route), Ok(normal)) => match prepare(route.config(), request, &normal, client, proto)
+        {
             Ok(prepared) => route.pipeline.handle(prepared).await,
             Err(e) => Err(e),
         },

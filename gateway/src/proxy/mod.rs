@@ -27,6 +27,7 @@ pub(crate) fn prepare<B>(
     request: Request<B>,
     path: &str,
     client: SocketAddr,
+    proto: &'static str,
 ) -> Result<Request<ProxyBody>, ProxyError>
 where
     B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
@@ -56,7 +57,7 @@ where
     parts.uri = Uri::from(path_and_query);
 
     headers::remove_hop_by_hop(&mut parts.headers);
-    headers::set_forwarded(&mut parts.headers, client.ip(), "http", host.as_ref());
+    headers::set_forwarded(&mut parts.headers, client.ip(), proto, host.as_ref());
     if let (HostHeader::Preserve, Some(host)) = (&route.host_header, host) {
         parts.headers.insert(header::HOST, host);
     }
