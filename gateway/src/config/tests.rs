@@ -522,3 +522,149 @@ fn config_fallback_body_file_is_read_relative_to_the_config_file() {
     );
     assert!(line.contains("nope.json"), "{line}");
 }
+
+// === tls ===
+
+/// A CA-less self-signed certificate for `name`, written as `NAME.crt` / `NAME.key` in `dir`.
+fn write_cert(dir: &std::path::Path, name: &str) -> (String, String) {
+    let generated = rcgen::generate_simple_self_signed(vec![format!("{name}.test")]).unwrap();
+    let (cert, key) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
+    std::fs::write(&cert, generated.cert.pem()).unwrap();
+    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+    (cert.display().to_string(), key.display().to_string())
+}
+
+fn with_tls(tls: &str) -> String {
+    format!("{MINIMAL}tls:\n{tls}")
+}
+
+#[test]
+fn listener_tls_defaults_to_tls12_both_alpn_protocols_and_10s_handshake() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = write_cert(dir.path(), "a");
+    let config = load(&with_tls(&format!(
+        "  certificates:\n    - {{ cert: {cert}, key: {key}, server_names: [A.test, \"*.b.test\"] }}\n"
+    )));
+    let tls = config.tls.expect("tls settings");
+    assert_eq!(tls.min_version, crate::tls::TlsVersion::V1_2);
+    assert_eq!(tls.alpn, [crate::tls::Alpn::H2, crate::tls::Alpn::Http11]);
+    assert_eq!(tls.handshake_timeout, Duration::from_secs(10));
+    assert_eq!(tls.certificates[0].server_names, ["a.test", "*.b.test"]);
+    assert_eq!(
+        tls.server.alpn_protocols,
+        [b"h2".to_vec(), b"http/1.1".to_vec()]
+    );
+}
+
+#[test]
+fn listener_tls_reports_each_problem_at_its_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a_cert, _) = write_cert(dir.path(), "a");
+    let (b_cert, b_key) = write_cert(dir.path(), "b");
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not pem\n").unwrap();
+    let missing = dir.path().join("missing.pem").display().to_string();
+    let lines = problems(&with_tls(&format!(
+        "  min_version: \"1.1\"
+  alpn: [h3]
+  certificates:
+    - {{ cert: {missing}, key: {b_key}, server_names: [a.test] }}
+    - {{ cert: {a_cert}, key: {b_key}, server_names: [b.test] }}
+    - {{ cert: {b_cert}, key: {b_key}, server_names: [] }}
+    - {{ cert: {garbage}, key: {b_key}, server_names: [A.test, \"x.*.test\"] }}
+",
+        garbage = garbage.display()
+    )));
+    let find = |path: &str, words: &str| {
+        assert!(
+            lines.iter().any(|l| l.contains(path) && l.contains(words)),
+            "no problem at {path} with {words:?} in {lines:#?}"
+        );
+    };
+    find("tls.min_version", "unknown TLS version");
+    find("tls.min_version", "\"1.3\"");
+    find("tls.alpn[0]", "h2 or http/1.1");
+    find("tls.certificates[0].cert", "cannot read");
+    find("tls.certificates[1].key", "does not match the certificate");
+    find(
+        "tls.certificates[2].server_names",
+        "at least one server name",
+    );
+    find("tls.certificates[3].cert", "holds no PEM CERTIFICATE");
+    find(
+        "tls.certificates[3].server_names[0]",
+        "duplicate server name",
+    );
+    find("tls.certificates[3].server_names[1]", "not a server name");
+    // Every line is located in the file.
+    assert!(
+        lines.iter().all(|l| l.starts_with("gw.yaml:")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn upstream_tls_rejects_insecure_together_with_a_ca_file_and_a_bad_server_name() {
+    let text = "\
+listen: 127.0.0.1:8080
+upstreams:
+  users:
+    endpoints:
+      - address: 127.0.0.1:9101
+    tls:
+      ca_file: /nonexistent/ca.pem
+      insecure_skip_verify: true
+      server_name: \"not a name\"
+routes:
+  - name: users
+    match: { path: /api/users/** }
+    upstream: users
+";
+    let lines = problems(text);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("upstreams.users.tls.insecure_skip_verify")
+                && l.contains("exclusive")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("upstreams.users.tls.server_name")
+                && l.contains("not a server name")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn upstream_tls_with_a_ca_file_loads_its_roots_and_server_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, _) = write_cert(dir.path(), "ca");
+    let config = load(&format!(
+        "\
+listen: 127.0.0.1:8080
+upstreams:
+  users:
+    endpoints:
+      - address: 127.0.0.1:9101
+    tls: {{ ca_file: {cert}, server_name: users.internal }}
+routes:
+  - name: users
+    match: {{ path: /api/users/** }}
+    upstream: users
+"
+    ));
+    let tls = config.upstreams[0].tls.as_ref().expect("upstream tls");
+    assert_eq!(
+        tls.server_name.as_ref().map(|n| n.to_str().into_owned()),
+        Some("users.internal".to_owned())
+    );
+    match &tls.verify {
+        crate::tls::UpstreamVerify::CaFile { roots, .. } => assert_eq!(roots.len(), 1),
+        other => panic!("expected CA file verification, got {other:?}"),
+    }
+}
