@@ -318,6 +318,14 @@ async fn https_request_through_the_gateway_reaches_a_cleartext_upstream() {
     assert_eq!(echo.path, "/orders/7");
     assert_eq!(echo.headers["x-forwarded-proto"], ["https"]);
     assert_eq!(s.upstream.requests(), 1);
+    // The admin view shows the TLS settings in effect, without key material.
+    let config = s.gw.admin_json("/admin/config").await;
+    assert_eq!(
+        config["tls"]["certificates"][0]["server_names"][0],
+        "api.test"
+    );
+    assert_eq!(config["tls"]["min_version"], "1.2");
+    assert_eq!(config["tls"]["alpn"], serde_json::json!(["h2", "http/1.1"]));
 }
 
 #[tokio::test]

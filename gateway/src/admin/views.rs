@@ -11,6 +11,7 @@ use crate::breaker::Breaker;
 use crate::route::HostHeader;
 use crate::routing::{HeaderRule, PathMatch, Rewrite, RouteMatch};
 use crate::state::GatewayState;
+use crate::tls::{ListenerTlsConfig, UpstreamTlsConfig, UpstreamVerify};
 use crate::upstream::Upstream;
 use crate::upstream::{PanicMode, UpstreamConfig};
 use tokio::time::Instant;
@@ -21,6 +22,7 @@ pub(super) fn config(state: &GatewayState) -> Value {
     json!({
         "version": runtime.version,
         "listen": c.listen.to_string(),
+        "tls": c.tls.as_ref().map(listener_tls),
         "admin": { "listen": c.admin.listen.to_string() },
         "shutdown": { "drain_timeout": format_duration(c.shutdown.drain_timeout) },
         "reload": { "watch": c.reload.watch, "debounce": format_duration(c.reload.debounce) },
@@ -146,12 +148,40 @@ pub(super) fn breaker(b: &Breaker) -> Value {
     })
 }
 
+/// Listener TLS: files and names, never key material.
+fn listener_tls(t: &ListenerTlsConfig) -> Value {
+    json!({
+        "certificates": t.certificates.iter().map(|c| json!({
+            "cert": c.cert.display().to_string(),
+            "key": c.key.display().to_string(),
+            "server_names": c.server_names,
+        })).collect::<Vec<_>>(),
+        "min_version": t.min_version.as_str(),
+        "alpn": t.alpn.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        "handshake_timeout": format_duration(t.handshake_timeout),
+    })
+}
+
+fn upstream_tls(t: &UpstreamTlsConfig) -> Value {
+    let (verify, ca_file) = match &t.verify {
+        UpstreamVerify::CaFile { path, .. } => ("ca_file", Some(path.display().to_string())),
+        UpstreamVerify::System => ("system_roots", None),
+        UpstreamVerify::Insecure => ("off", None),
+    };
+    json!({
+        "server_name": t.server_name.as_ref().map(|n| n.to_str().into_owned()),
+        "verify": verify,
+        "ca_file": ca_file,
+    })
+}
+
 fn upstream_config(u: &UpstreamConfig) -> Value {
     json!({
         "name": u.name,
         "endpoints": u.endpoints.iter().map(|e| json!({ "address": e.address, "weight": e.weight })).collect::<Vec<_>>(),
         "balancer": balancer(&u.balancer),
         "connect_timeout": format_duration(u.connect_timeout),
+        "tls": u.tls.as_ref().map(upstream_tls),
         "health_check": u.health_check.as_ref().map(|h| json!({
             "path": h.path,
             "interval": format_duration(h.interval),
