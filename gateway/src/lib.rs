@@ -11,6 +11,8 @@
 //!   swapped atomically by `reload`.
 //! - `server`: accept loop and graceful drain; `admin`: the admin listener.
 //! - [`tls`]: listener TLS (SNI certificates, ALPN, handshake timeout) and upstream https.
+//! - [`ratelimit`]: per-route rate limits (GCRA token bucket, sliding-window counter), local
+//!   or in Redis, keyed by client IP, header, route or JWT claim.
 //! - `errors`: typed request-path errors and the single error -> status mapping.
 //! - `instrument` and `metrics`: server and client spans with W3C propagation, the access log,
 //!   state-change evidence, and the Prometheus families served on the admin `/metrics`.
@@ -42,6 +44,7 @@ pub mod limits;
 mod metrics;
 pub mod outlier;
 mod proxy;
+pub mod ratelimit;
 mod reload;
 mod retained;
 pub mod retry;

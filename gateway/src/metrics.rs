@@ -116,6 +116,18 @@ pub(crate) struct RouteKindLabels {
 }
 
 /// HTTP methods folded to a bounded set.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct RouteBackendLabels {
+    pub(crate) route: Name,
+    pub(crate) backend: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct RouteOutcomeLabels {
+    pub(crate) route: Name,
+    pub(crate) outcome: &'static str,
+}
+
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[allow(clippy::upper_case_acronyms)]
 pub(crate) enum Method {
@@ -194,6 +206,8 @@ pub(crate) struct Metrics {
     pub(crate) endpoint_ejected: Family<EndpointLabels, Gauge>,
     pub(crate) fallbacks: Family<RouteKindLabels, Counter>,
     pub(crate) faults_injected: Family<RouteKindLabels, Counter>,
+    pub(crate) rate_limited: Family<RouteBackendLabels, Counter>,
+    pub(crate) rate_limit_backend_errors: Family<RouteOutcomeLabels, Counter>,
 }
 
 fn histogram() -> Histogram {
@@ -227,6 +241,8 @@ impl Metrics {
         let endpoint_ejected = Family::<EndpointLabels, Gauge>::default();
         let fallbacks = Family::<RouteKindLabels, Counter>::default();
         let faults_injected = Family::<RouteKindLabels, Counter>::default();
+        let rate_limited = Family::<RouteBackendLabels, Counter>::default();
+        let rate_limit_backend_errors = Family::<RouteOutcomeLabels, Counter>::default();
 
         registry.register(
             registration_name(metric::HTTP_REQUESTS_TOTAL),
@@ -328,6 +344,16 @@ impl Metrics {
             "Faults injected by a route's fault filter, by route and kind",
             faults_injected.clone(),
         );
+        registry.register(
+            registration_name(metric::RATE_LIMITED_TOTAL),
+            "Requests refused by a route's rate limit, by route and deciding backend",
+            rate_limited.clone(),
+        );
+        registry.register(
+            registration_name(metric::RATE_LIMIT_BACKEND_ERRORS_TOTAL),
+            "Rate-limit decisions the Redis backend failed or timed out, by route and outcome (fail_open, fail_closed)",
+            rate_limit_backend_errors.clone(),
+        );
         extra(&mut registry);
         Self {
             registry,
@@ -351,6 +377,8 @@ impl Metrics {
             endpoint_ejected,
             fallbacks,
             faults_injected,
+            rate_limited,
+            rate_limit_backend_errors,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Resilience state retained across config versions while its settings are unchanged:
 //! circuit breakers (with their timer tasks), concurrency limits, retry budgets, fallback
-//! caches and fault filters. A reload
+//! caches, fault filters and rate limiters. A reload
 //! that changes an upstream's or route's settings gives it fresh state; one that does not
 //! keeps the window, the open/half-open timing, the in-flight counts and the budget.
 
@@ -16,6 +16,7 @@ use crate::fault::{FaultConfig, FaultFilter};
 use crate::instrument::Instruments;
 use crate::limits::{LimitsConfig, UpstreamLimits};
 use crate::metrics::{BreakerLabels, Name};
+use crate::ratelimit::{RateLimitConfig, RateLimiter};
 use crate::retry::{BudgetConfig, RetryBudget};
 
 /// Which breaker: an upstream's own, or a route's override (for its upstream).
@@ -209,6 +210,9 @@ pub(crate) type BudgetRegistry = KeptByName<BudgetConfig, RetryBudget>;
 pub(crate) type FallbackRegistry = KeptByName<FallbackConfig, Fallback>;
 /// Fault filters (with their draw sequence and active count) by route name.
 pub(crate) type FaultRegistry = KeptByName<FaultConfig, FaultFilter>;
+/// Rate limiters (with their buckets and Redis connections) by route name: a reload that
+/// leaves a route's `rate_limit` unchanged neither refills its buckets nor reconnects.
+pub(crate) type RateLimitRegistry = KeptByName<RateLimitConfig, RateLimiter>;
 
 #[cfg(test)]
 mod tests {

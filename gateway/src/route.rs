@@ -37,6 +37,8 @@ pub struct RouteConfig {
     pub fallback: Option<FallbackConfig>,
     /// Fault injection for drills.
     pub fault: Option<FaultConfig>,
+    /// Rate limit; none means unlimited.
+    pub rate_limit: Option<crate::ratelimit::RateLimitConfig>,
 }
 
 /// The `Host` header sent upstream.

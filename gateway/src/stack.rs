@@ -5,12 +5,12 @@
 //! Per route (see `proxy::pipeline` for the order of the resilience concerns and why):
 //! 1. `proxy::prepare` (in `service.rs`): path rewrite, hop-by-hop removal, `X-Forwarded-*`,
 //!    `Host`; done first so every later step sees the request the upstream will see.
-//! 2. `proxy::pipeline::Pipeline`: fault filter, fallback, total timeout, retries, then per
+//! 2. `proxy::pipeline::Pipeline`: rate limit, fault filter, fallback, total timeout, retries, then per
 //!    attempt the breaker, concurrency limits, endpoint choice and the call.
 //!
 //! State that must outlive a version lives in [`Shared`]: endpoints (health, in-flight,
-//! latency, ejection), pooled clients, breakers, limits, retry budgets, fallback caches and
-//! fault filters, each kept while its settings are unchanged.
+//! latency, ejection), pooled clients, breakers, limits, retry budgets, fallback caches,
+//! fault filters and rate limiters, each kept while its settings are unchanged.
 
 use std::collections::BTreeMap;
 use std::collections::HashSet;
@@ -29,8 +29,10 @@ use crate::metrics::EndpointLabels;
 use crate::proxy::client::ClientCache;
 use crate::proxy::forward::Forward;
 use crate::proxy::pipeline::{Pipeline, PipelineParts};
+use crate::ratelimit::RateLimiter;
 use crate::retained::{
     BreakerKey, BreakerRegistry, BudgetRegistry, FallbackRegistry, FaultRegistry, LimitsRegistry,
+    RateLimitRegistry,
 };
 use crate::retry::{RetryBudget, RetryPolicy};
 use crate::route::Route;
@@ -49,6 +51,7 @@ pub(crate) struct Shared {
     pub(crate) budgets: BudgetRegistry,
     pub(crate) fallbacks: FallbackRegistry,
     pub(crate) faults: FaultRegistry,
+    pub(crate) rate_limits: RateLimitRegistry,
     pub(crate) seed: u64,
 }
 
@@ -63,6 +66,7 @@ impl Shared {
             budgets: BudgetRegistry::default(),
             fallbacks: FallbackRegistry::default(),
             faults: FaultRegistry::default(),
+            rate_limits: RateLimitRegistry::default(),
             seed: rand::random(),
         }
     }
@@ -149,6 +153,8 @@ pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> (Runtime, 
     let mut used_budgets = HashSet::new();
     let mut used_fallbacks = HashSet::new();
     let mut used_faults = HashSet::new();
+    let mut used_rate_limits = HashSet::new();
+    let client_ip = Arc::new(config.client_ip.clone());
     for route in &config.routes {
         // validate() guarantees the upstream exists; a route without one is skipped rather
         // than panicking, and cannot happen for a validated Config.
@@ -204,6 +210,15 @@ pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> (Runtime, 
                     .faults
                     .get(&route.name, f, || FaultFilter::new(f.clone()))
             }),
+            rate_limit: route.rate_limit.as_ref().map(|r| {
+                used_rate_limits.insert(route.name.clone());
+                crate::proxy::pipeline::RouteRateLimit {
+                    limiter: shared
+                        .rate_limits
+                        .get(&route.name, r, || RateLimiter::new(r.clone())),
+                    client_ip: Arc::clone(&client_ip),
+                }
+            }),
             forward,
             instruments: Arc::clone(instruments),
         });
@@ -222,6 +237,7 @@ pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> (Runtime, 
     shared.budgets.retain(&used_budgets);
     shared.fallbacks.retain(&used_fallbacks);
     shared.faults.retain(&used_faults);
+    shared.rate_limits.retain(&used_rate_limits);
 
     let runtime = Runtime {
         version,

@@ -114,6 +114,12 @@ pub mod attr {
     pub const RETRY_REASON: &str = "gateway.retry.reason";
     /// The attempt number of an upstream attempt (1 for the first).
     pub const ATTEMPT: &str = "gateway.attempt";
+    /// The route's rate-limit verdict on a request (see [`rate_limit`](super::rate_limit)).
+    pub const RATE_LIMIT: &str = "gateway.rate_limit";
+    /// Which rate-limit backend decided: `local`, `redis`, `local_fallback`.
+    pub const RATE_LIMIT_BACKEND: &str = "gateway.rate_limit.backend";
+    /// On a `rate_limit.limited` event: milliseconds until a request would be admitted.
+    pub const RATE_LIMIT_RETRY_AFTER_MS: &str = "gateway.rate_limit.retry_after_ms";
     /// Name of the `chaos upstream` instance that answered.
     pub const UPSTREAM_NAME: &str = "chaos.upstream.name";
     /// Absolute URL a client span requested (semantic conventions).
@@ -170,6 +176,26 @@ pub mod reject {
     pub const MAX_PENDING: &str = "max_pending";
     /// No endpoint may take traffic.
     pub const NO_HEALTHY_ENDPOINT: &str = "no_healthy_endpoint";
+    /// The route's rate limit refused the request (429).
+    pub const RATE_LIMITED: &str = "rate_limited";
+    /// The route's Redis rate-limit backend failed and the route fails closed (503).
+    pub const RATE_LIMIT_UNAVAILABLE: &str = "rate_limit_unavailable";
+}
+
+/// Values of [`attr::RATE_LIMIT`], and the span events the gateway adds to its server span.
+pub mod rate_limit {
+    /// Admitted by the limiter.
+    pub const ADMITTED: &str = "admitted";
+    /// Refused with 429.
+    pub const LIMITED: &str = "limited";
+    /// The Redis backend failed and the local limiter decided (`on_error: fail_open`).
+    pub const FAIL_OPEN: &str = "fail_open";
+    /// The Redis backend failed and the request was refused with 503 (`fail_closed`).
+    pub const FAIL_CLOSED: &str = "fail_closed";
+    /// Span event on the server span when a request is refused with 429.
+    pub const EVENT_LIMITED: &str = "rate_limit.limited";
+    /// Span event on the server span when the Redis backend could not decide.
+    pub const EVENT_BACKEND_ERROR: &str = "rate_limit.backend_error";
 }
 
 /// Metric names, as exported.
@@ -222,8 +248,15 @@ pub mod metric {
     /// [`tls_handshake_error`](super::tls_handshake_error)). Counter.
     pub const TLS_HANDSHAKE_ERRORS_TOTAL: &str = "gateway_tls_handshake_errors_total";
 
+    /// Counter: requests refused by a route's rate limit, by route and deciding backend
+    /// (`local`, `redis`, `local_fallback`).
+    pub const RATE_LIMITED_TOTAL: &str = "gateway_rate_limited_total";
+    /// Counter: Redis rate-limit decisions that failed or timed out, by route and what the
+    /// route did about it (`outcome`: `fail_open` or `fail_closed`).
+    pub const RATE_LIMIT_BACKEND_ERRORS_TOTAL: &str = "gateway_rate_limit_backend_errors_total";
+
     /// Every metric name above, for the naming tests and for documentation.
-    pub const ALL: [&str; 22] = [
+    pub const ALL: [&str; 24] = [
         HTTP_REQUESTS_TOTAL,
         HTTP_REQUEST_DURATION_SECONDS,
         HTTP_REQUESTS_IN_FLIGHT,
@@ -246,6 +279,8 @@ pub mod metric {
         FALLBACKS_TOTAL,
         FAULTS_INJECTED_TOTAL,
         TLS_HANDSHAKE_ERRORS_TOTAL,
+        RATE_LIMITED_TOTAL,
+        RATE_LIMIT_BACKEND_ERRORS_TOTAL,
     ];
 
     /// The name to register a metric under with `prometheus-client`, which appends `_total`
@@ -303,6 +338,8 @@ pub mod label {
     pub const REASON: &str = "reason";
     /// Kind from a bounded set (fallback kind, fault kind).
     pub const KIND: &str = "kind";
+    /// Rate-limit backend that decided: `local`, `redis`, `local_fallback`.
+    pub const BACKEND: &str = "backend";
 }
 
 /// Response headers.
@@ -313,8 +350,8 @@ pub mod header {
     /// Set by the gateway on a response it served from a fallback instead of the upstream:
     /// the kind of fallback, so client records can count degraded answers.
     pub const FALLBACK: &str = "x-gateway-fallback";
-    /// Set by the gateway on a 503 it answered without asking the upstream: why (see
-    /// [`reject`](super::reject)).
+    /// Set by the gateway on a 503 (or a rate-limit 429) it answered without asking the
+    /// upstream: why (see [`reject`](super::reject)).
     pub const REJECT_REASON: &str = "x-gateway-reject-reason";
     /// Set by the gateway on a response its fault filter touched: `abort`, `delay`.
     pub const FAULT: &str = "x-gateway-fault";
@@ -327,6 +364,11 @@ pub mod header {
     pub const FAULT_DELAY: &str = "x-fault-delay-request";
     /// Request header: share (0-100) of such requests to delay.
     pub const FAULT_DELAY_PERCENTAGE: &str = "x-fault-delay-request-percentage";
+    /// The route's rate-limit policy (draft-ietf-httpapi-ratelimit-headers-11):
+    /// `"ROUTE";q=QUOTA;w=WINDOW_SECONDS`.
+    pub const RATE_LIMIT_POLICY: &str = "ratelimit-policy";
+    /// The request's rate-limit state (same draft): `"ROUTE";r=REMAINING;t=RESET_SECONDS`.
+    pub const RATE_LIMIT: &str = "ratelimit";
 }
 
 /// Response header set by `chaos upstream` naming the instance that answered.
@@ -461,6 +503,11 @@ mod tests {
             attr::RELOAD_CHANGED,
             attr::RELOAD_FRESH_BREAKERS,
             attr::UPSTREAM_NAME,
+            attr::RATE_LIMIT,
+            attr::RATE_LIMIT_BACKEND,
+            attr::RATE_LIMIT_RETRY_AFTER_MS,
+            rate_limit::EVENT_LIMITED,
+            rate_limit::EVENT_BACKEND_ERROR,
             attr::URL_FULL,
             attr::SERVER_PORT,
             attr::NETWORK_PEER_ADDRESS,
@@ -488,6 +535,8 @@ mod tests {
             header::FAULT_ABORT_PERCENTAGE,
             header::FAULT_DELAY,
             header::FAULT_DELAY_PERCENTAGE,
+            header::RATE_LIMIT_POLICY,
+            header::RATE_LIMIT,
         ] {
             assert!(
                 name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),

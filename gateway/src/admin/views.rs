@@ -66,10 +66,32 @@ pub(super) fn routes(state: &GatewayState) -> Value {
                         "expired": c.expired, "evicted_for_count": c.evicted_for_count, "evicted_for_bytes": c.evicted_for_bytes,
                     })),
                 })),
+                "rate_limit": route.pipeline.rate_limiter().map(rate_limit),
             })
         })
         .collect();
     json!({ "version": runtime.version, "routes": routes })
+}
+
+/// A route's limiter: its policy, backend (the Redis URL is left out: it may hold a
+/// password) and the keys it tracks locally.
+fn rate_limit(limiter: &crate::ratelimit::RateLimiter) -> Value {
+    let config = limiter.config();
+    let quota = limiter.quota();
+    let backend = match &config.backend {
+        crate::ratelimit::Backend::Local => json!({ "type": "local" }),
+        crate::ratelimit::Backend::Redis(r) => json!({
+            "type": "redis", "pool_size": r.pool_size, "timeout": format_duration(r.timeout),
+            "on_error": r.on_error.as_str(),
+        }),
+    };
+    json!({
+        "algorithm": config.algorithm.as_str(),
+        "quota": quota.quota,
+        "window": format_duration(quota.window),
+        "backend": backend,
+        "local_keys": limiter.local_keys(),
+    })
 }
 
 pub(super) fn upstreams(state: &GatewayState) -> Value {

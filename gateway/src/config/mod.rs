@@ -5,6 +5,7 @@
 //! else constructs a `Config`, so a `Config` is always valid.
 
 mod load;
+mod ratelimit;
 mod raw;
 mod report;
 mod resilience;
@@ -34,6 +35,8 @@ pub struct Config {
     pub reload: ReloadConfig,
     /// Traces and access logs.
     pub telemetry: TelemetryConfig,
+    /// How the client address is found (rate-limit `client_ip` keys).
+    pub client_ip: crate::ratelimit::ClientIpConfig,
     /// Upstreams, sorted by name.
     pub upstreams: Vec<UpstreamConfig>,
     /// Routes in declaration order (the route table orders them by priority).

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use config_yaml::units::{ByteSize, Duration, Percent};
+use config_yaml::units::{ByteSize, Duration, Percent, Rate};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
@@ -20,6 +20,7 @@ pub(crate) struct RawConfig {
     pub(crate) reload: Option<RawReload>,
     pub(crate) telemetry: Option<RawTelemetry>,
     pub(crate) tls: Option<RawListenerTls>,
+    pub(crate) client_ip: Option<RawClientIp>,
     #[serde(default)]
     pub(crate) upstreams: BTreeMap<String, RawUpstream>,
     #[serde(default)]
@@ -303,6 +304,37 @@ pub(crate) struct RawRoute {
     pub(crate) circuit_breaker: Option<RawBreaker>,
     pub(crate) fallback: Option<RawFallback>,
     pub(crate) fault: Option<RawFault>,
+    pub(crate) rate_limit: Option<RawRateLimit>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawClientIp {
+    #[serde(default)]
+    pub(crate) trusted_proxies: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRateLimit {
+    pub(crate) algorithm: Option<String>,
+    pub(crate) rate: Option<Rate>,
+    pub(crate) burst: Option<u32>,
+    pub(crate) limit: Option<u32>,
+    pub(crate) window: Option<Duration>,
+    pub(crate) key: Option<Vec<String>>,
+    pub(crate) backend: Option<String>,
+    pub(crate) max_keys: Option<usize>,
+    pub(crate) redis: Option<RawRedis>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRedis {
+    pub(crate) url: Option<String>,
+    pub(crate) pool_size: Option<usize>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) on_error: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,8 +9,7 @@ use std::time::Duration;
 use config_yaml::{Diagnostics, Document, FieldPath, units};
 
 use super::report::Report;
-use super::resilience;
-use super::tls;
+use super::{ratelimit, resilience, tls};
 use http::header::{HeaderName, HeaderValue};
 use http::uri::PathAndQuery;
 use observability::telemetry::FileSettings;
@@ -104,6 +103,8 @@ pub(super) fn validate(document: &Document, raw: RawConfig) -> Result<Config, Di
         .tls
         .as_ref()
         .and_then(|t| tls::listener(&mut report, &root.key("tls"), t, &base_dir));
+    let client_ip =
+        ratelimit::client_ip(&mut report, &root.key("client_ip"), raw.client_ip.as_ref());
 
     let upstreams: Vec<UpstreamConfig> = raw
         .upstreams
@@ -145,6 +146,7 @@ pub(super) fn validate(document: &Document, raw: RawConfig) -> Result<Config, Di
             shutdown,
             reload,
             telemetry,
+            client_ip,
             upstreams,
             routes,
         }),
@@ -595,6 +597,10 @@ fn route(
         .fault
         .as_ref()
         .and_then(|f| resilience::fault(report, &path.key("fault"), f));
+    let rate_limit = raw
+        .rate_limit
+        .as_ref()
+        .and_then(|r| ratelimit::rate_limit(report, &path.key("rate_limit"), r));
     if report.count() != before {
         return None;
     }
@@ -610,6 +616,7 @@ fn route(
         breaker,
         fallback,
         fault,
+        rate_limit,
     })
 }
 

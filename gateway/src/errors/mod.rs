@@ -110,6 +110,24 @@ pub enum ProxyError {
         /// The route timeout.
         timeout: Duration,
     },
+    /// The route's rate limit refused the request (429, with `Retry-After` and the
+    /// RateLimit fields).
+    #[error("route {route} rate limit exceeded")]
+    RateLimited {
+        /// The route.
+        route: String,
+        /// The response fields describing the decision.
+        fields: crate::ratelimit::RateLimitFields,
+    },
+    /// The route's Redis rate-limit backend failed and the route fails closed (503).
+    #[error("route {route} rate limit backend unavailable")]
+    RateLimitUnavailable {
+        /// The route.
+        route: String,
+        /// What failed.
+        #[source]
+        source: crate::ratelimit::BackendError,
+    },
     /// The upstream did not send response headers in time (504).
     #[error("upstream {upstream} endpoint {endpoint} did not answer within {timeout:?}")]
     Timeout {
@@ -136,6 +154,8 @@ impl ProxyError {
             Self::BreakerOpen { .. } => "breaker_open",
             Self::Overloaded { .. } => "overloaded",
             Self::TotalTimeout { .. } => "total_timeout",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::RateLimitUnavailable { .. } => "rate_limit_unavailable",
         }
     }
 
@@ -165,6 +185,8 @@ impl ProxyError {
                 ..
             } => Some(reject::MAX_PENDING),
             Self::NoHealthyEndpoint { .. } => Some(reject::NO_HEALTHY_ENDPOINT),
+            Self::RateLimited { .. } => Some(reject::RATE_LIMITED),
+            Self::RateLimitUnavailable { .. } => Some(reject::RATE_LIMIT_UNAVAILABLE),
             _ => None,
         }
     }

@@ -31,6 +31,11 @@ pub(crate) fn respond(error: &ProxyError) -> Response<ProxyBody> {
             StatusCode::SERVICE_UNAVAILABLE,
             "upstream temporarily unavailable",
         ),
+        ProxyError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded"),
+        ProxyError::RateLimitUnavailable { .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "rate limit temporarily unavailable",
+        ),
     };
     let mut response = json_response(status, error.kind(), message);
     if let Some(reason) = error.reject_reason() {
@@ -38,6 +43,10 @@ pub(crate) fn respond(error: &ProxyError) -> Response<ProxyBody> {
             names::header::REJECT_REASON,
             HeaderValue::from_static(reason),
         );
+    }
+    if let ProxyError::RateLimited { fields, .. } = error {
+        // Retry-After and the RateLimit fields, as the limiter decided them.
+        fields.apply(response.headers_mut());
     }
     if let ProxyError::BreakerOpen {
         retry_after: Some(wait),
@@ -143,6 +152,36 @@ mod tests {
                 "timeout",
             ),
         ];
+        let cases = cases.into_iter().chain([
+            (
+                ProxyError::RateLimited {
+                    route: "r".into(),
+                    fields: crate::ratelimit::RateLimitFields::new(
+                        "r",
+                        crate::ratelimit::Quota {
+                            quota: 1,
+                            window: Duration::from_secs(1),
+                        },
+                        &crate::ratelimit::Decision {
+                            allowed: false,
+                            remaining: 0,
+                            reset: Duration::from_secs(1),
+                            retry_after: Duration::from_millis(300),
+                        },
+                    ),
+                },
+                429,
+                "rate_limited",
+            ),
+            (
+                ProxyError::RateLimitUnavailable {
+                    route: "r".into(),
+                    source: crate::ratelimit::BackendError::Timeout(Duration::from_millis(50)),
+                },
+                503,
+                "rate_limit_unavailable",
+            ),
+        ]);
         for (error, status, kind) in cases {
             let response = respond(&error);
             assert_eq!(
@@ -151,6 +190,14 @@ mod tests {
                 "{kind}"
             );
             assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+            if status == 429 {
+                assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+                assert_eq!(response.headers()["ratelimit"], "\"r\";r=0;t=1");
+                assert_eq!(
+                    response.headers()[names::header::REJECT_REASON],
+                    "rate_limited"
+                );
+            }
             let body = body_json(response).await;
             assert_eq!(body["error"], kind);
             assert_eq!(body["status"], status);

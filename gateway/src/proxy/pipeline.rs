@@ -1,24 +1,35 @@
 //! A route's request pipeline: the one place that orders the resilience concerns, each of
-//! which lives in its own module (`fault`, `fallback`, `retry`, `breaker`, `limits`,
-//! `outlier`, `upstream`).
+//! which lives in its own module (`ratelimit`, `fault`, `fallback`, `retry`, `breaker`,
+//! `limits`, `outlier`, `upstream`).
 //!
 //! Outer to inner, and why:
-//! 1. **Fault filter** first, as in Envoy: an injected abort or delay is what the client would
+//! 0. (**Authentication**, when it lands, goes before everything below: `claim:NAME` rate-limit
+//!    keys read the claims it puts in the request extensions.)
+//! 1. **Rate limit** first: it protects the gateway and the upstream from a client's excess,
+//!    so a refused request must cost nothing downstream: no fault draw, no fallback (a 429
+//!    tells the client to slow down; a fallback answer would hide that), no retry budget, no
+//!    breaker call, no upstream request. Refusals are 429 with `Retry-After` and the
+//!    RateLimit fields; a failed Redis backend is a 503 `rate_limit_unavailable`
+//!    (`fail_closed`) or a local decision (`fail_open`). Admitted responses (fallbacks and
+//!    fault aborts included) carry `RateLimit-Policy` and `RateLimit` too. DESIGN.md's sketch
+//!    puts the fault filter before the limiter; limiting first keeps drills' injected faults
+//!    to admitted traffic, which is what a real upstream failure would see.
+//! 2. **Fault filter**, as in Envoy: an injected abort or delay is what the client would
 //!    see from a failing upstream, and an aborted request must not count against the breaker
 //!    or the retry budget (nothing was sent).
-//! 2. **Fallback** around everything that can fail: it answers for a breaker that is open, for
+//! 3. **Fallback** around everything that can fail: it answers for a breaker that is open, for
 //!    no healthy endpoint, for a full concurrency limit, and for a request that still failed
 //!    after its retries (an error, or a response the classifier calls a failure). Good
 //!    responses on the way out feed the stale cache.
-//! 3. **Total timeout** (`timeout`) around all attempts and backoff waits: each attempt's own
+//! 4. **Total timeout** (`timeout`) around all attempts and backoff waits: each attempt's own
 //!    timeout is the smaller of `per_try_timeout` and the time left, so an attempt cut short
 //!    by the route timeout still counts as a timeout for the breaker; a retry that could not
 //!    start before the deadline is not made, and waiting for a connection slot past it is a
 //!    504 `total_timeout`.
-//! 4. **Retries**: the budget is deposited once per request; each retry needs the policy (the
+//! 5. **Retries**: the budget is deposited once per request; each retry needs the policy (the
 //!    condition, idempotency, a replayable body, attempts left) and a withdrawal from the
 //!    budget, waits its jittered backoff, and prefers an endpoint not tried yet.
-//! 5. Per attempt: **breaker** (an open breaker refuses at once: 503 `breaker_open`, never
+//! 6. Per attempt: **breaker** (an open breaker refuses at once: 503 `breaker_open`, never
 //!    retried), **concurrency limits** (503 `max_requests` / `max_pending`), **endpoint
 //!    choice** (health, ejection, panic mode, balancer), then the call under the **per-try
 //!    timeout**. The attempt's classified outcome goes to the breaker, outlier detection,
@@ -31,7 +42,7 @@ use std::time::Duration;
 
 use http::request::Parts;
 use http::{Request, Response};
-use observability::names::{attr, reject};
+use observability::names::{attr, rate_limit as rl, reject};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::TraceContextExt as _;
 use rand::SeedableRng;
@@ -48,7 +59,13 @@ use crate::errors::ProxyError;
 use crate::fallback::Fallback;
 use crate::fault::FaultFilter;
 use crate::instrument::{Instruments, RequestTrace};
-use crate::metrics::{Name, RejectLabels, RouteKindLabels, RouteLabels, RouteReasonLabels};
+use crate::metrics::{
+    Name, RejectLabels, RouteBackendLabels, RouteKindLabels, RouteLabels, RouteOutcomeLabels,
+    RouteReasonLabels,
+};
+use crate::ratelimit::{
+    AuthClaims, ClientIpConfig, KeySource, RateLimitFields, RateLimiter, Verdict, key,
+};
 use crate::retry::{Attempt, Decision, NoRetry, ReplayBody, RetryPolicy};
 use crate::route::RouteConfig;
 use crate::upstream::Upstream;
@@ -63,6 +80,7 @@ pub(crate) struct Pipeline {
     retry: Option<RetryPolicy>,
     fallback: Option<Arc<Fallback>>,
     fault: Option<Arc<FaultFilter>>,
+    rate_limit: Option<RouteRateLimit>,
     forward: Forward,
     instruments: Arc<Instruments>,
     /// Seeds each request's backoff draws: reproducible for a given request order.
@@ -78,8 +96,16 @@ pub(crate) struct PipelineParts {
     pub(crate) retry: Option<RetryPolicy>,
     pub(crate) fallback: Option<Arc<Fallback>>,
     pub(crate) fault: Option<Arc<FaultFilter>>,
+    pub(crate) rate_limit: Option<RouteRateLimit>,
     pub(crate) forward: Forward,
     pub(crate) instruments: Arc<Instruments>,
+}
+
+/// A route's rate limiter (kept across reloads) and the current version's client-IP rules.
+#[derive(Debug)]
+pub(crate) struct RouteRateLimit {
+    pub(crate) limiter: Arc<RateLimiter>,
+    pub(crate) client_ip: Arc<ClientIpConfig>,
 }
 
 impl Pipeline {
@@ -93,6 +119,7 @@ impl Pipeline {
             retry: parts.retry,
             fallback: parts.fallback,
             fault: parts.fault,
+            rate_limit: parts.rate_limit,
             forward: parts.forward,
             instruments: parts.instruments,
             draws: AtomicU64::new(0),
@@ -116,12 +143,143 @@ impl Pipeline {
         self.fallback.as_deref()
     }
 
+    pub(crate) fn rate_limiter(&self) -> Option<&RateLimiter> {
+        self.rate_limit.as_ref().map(|r| &*r.limiter)
+    }
+
     /// Serves one prepared request (see the module docs for the order).
     pub(crate) async fn handle(
         &self,
         request: Request<ProxyBody>,
     ) -> Result<Response<ProxyBody>, ProxyError> {
         let trace = request.extensions().get::<RequestTrace>().cloned();
+        let limit_fields = match &self.rate_limit {
+            Some(limit) => {
+                let key = self.limit_key(limit, &request);
+                Some(self.rate_limit(limit, &key, trace.as_ref()).await?)
+            }
+            None => None,
+        };
+        let mut response = self.limited_handle(request, trace).await?;
+        if let Some(fields) = limit_fields {
+            fields.apply(response.headers_mut());
+        }
+        Ok(response)
+    }
+
+    /// The bucket a request goes to.
+    fn limit_key(&self, limit: &RouteRateLimit, request: &Request<ProxyBody>) -> String {
+        let peer = request
+            .extensions()
+            .get::<ClientAddr>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        key::build(
+            &limit.limiter.config().key,
+            &KeySource {
+                route: &self.route.name,
+                client_ip: limit.client_ip.client_ip(peer, request.headers()),
+                headers: request.headers(),
+                claims: request.extensions().get::<AuthClaims>(),
+            },
+        )
+    }
+
+    /// The route's rate-limit decision for the bucket `key`: the fields for an admitted
+    /// request's response, or the refusal.
+    async fn rate_limit(
+        &self,
+        limit: &RouteRateLimit,
+        key: &str,
+        trace: Option<&RequestTrace>,
+    ) -> Result<RateLimitFields, ProxyError> {
+        let limiter = &limit.limiter;
+        let span = trace.map(|t| t.cx.span());
+        let metrics = &self.instruments.metrics;
+        let Verdict {
+            decision,
+            decider,
+            backend_error,
+        } = match limiter.check(key).await {
+            Ok(verdict) => verdict,
+            Err(source) => {
+                metrics
+                    .rate_limit_backend_errors
+                    .get_or_create(&RouteOutcomeLabels {
+                        route: self.label(),
+                        outcome: rl::FAIL_CLOSED,
+                    })
+                    .inc();
+                if let Some(span) = &span {
+                    span.set_attribute(KeyValue::new(attr::RATE_LIMIT, rl::FAIL_CLOSED));
+                    span.add_event(
+                        rl::EVENT_BACKEND_ERROR,
+                        vec![KeyValue::new(attr::ERROR_TYPE, source.kind())],
+                    );
+                }
+                tracing::debug!(route = %self.route.name, error = %source, "Rate-limit backend failed; refusing");
+                return Err(ProxyError::RateLimitUnavailable {
+                    route: self.route.name.clone(),
+                    source,
+                });
+            }
+        };
+        if let Some(error) = &backend_error {
+            metrics
+                .rate_limit_backend_errors
+                .get_or_create(&RouteOutcomeLabels {
+                    route: self.label(),
+                    outcome: rl::FAIL_OPEN,
+                })
+                .inc();
+            if let Some(span) = &span {
+                span.add_event(
+                    rl::EVENT_BACKEND_ERROR,
+                    vec![KeyValue::new(attr::ERROR_TYPE, error.kind())],
+                );
+            }
+            tracing::debug!(route = %self.route.name, %error, "Rate-limit backend failed; deciding locally");
+        }
+        let fields = RateLimitFields::new(&self.route.name, limiter.quota(), &decision);
+        let verdict = match (decision.allowed, backend_error.is_some()) {
+            (false, _) => rl::LIMITED,
+            (true, true) => rl::FAIL_OPEN,
+            (true, false) => rl::ADMITTED,
+        };
+        if let Some(span) = &span {
+            span.set_attributes([
+                KeyValue::new(attr::RATE_LIMIT, verdict),
+                KeyValue::new(attr::RATE_LIMIT_BACKEND, decider.as_str()),
+            ]);
+        }
+        if decision.allowed {
+            return Ok(fields);
+        }
+        metrics
+            .rate_limited
+            .get_or_create(&RouteBackendLabels {
+                route: self.label(),
+                backend: decider.as_str(),
+            })
+            .inc();
+        if let Some(span) = &span {
+            let retry_ms = i64::try_from(decision.retry_after.as_millis()).unwrap_or(i64::MAX);
+            span.add_event(
+                rl::EVENT_LIMITED,
+                vec![KeyValue::new(attr::RATE_LIMIT_RETRY_AFTER_MS, retry_ms)],
+            );
+        }
+        Err(ProxyError::RateLimited {
+            route: self.route.name.clone(),
+            fields,
+        })
+    }
+
+    /// Everything after the rate limit (see the module docs for the order).
+    async fn limited_handle(
+        &self,
+        request: Request<ProxyBody>,
+        trace: Option<RequestTrace>,
+    ) -> Result<Response<ProxyBody>, ProxyError> {
         let decision = self.fault.as_ref().map(|f| f.decide(request.headers()));
         if let Some(decision) = &decision {
             for kind in decision.kinds() {
