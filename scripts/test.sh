@@ -14,6 +14,7 @@ PACKAGES=(
   "pkg-config|command -v pkg-config"
   "libssl-dev|pkg-config --exists openssl"
   "chromium|command -v chromium"
+  "redis-server|command -v redis-server"
 )
 
 missing=()

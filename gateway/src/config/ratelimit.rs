@@ -87,7 +87,8 @@ pub(super) fn rate_limit(
             None
         }
     };
-    if let (Some(Algorithm::SlidingWindow(_)), Some(Backend::Redis(_))) = (&algorithm, &backend) {
+    if let (Some(Algorithm::SlidingWindow(_)), Some("redis")) = (&algorithm, raw.backend.as_deref())
+    {
         report.invalid(
             path.key("backend"),
             "the redis backend runs the token bucket only",
@@ -284,4 +285,125 @@ fn redis(report: &mut Report<'_>, path: &FieldPath, raw: &RawRedis) -> Option<Re
         timeout,
         on_error,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::{Config, LoadError, load_str};
+    use crate::ratelimit::{Algorithm, Backend, KeyPart, OnError};
+
+    fn config(rate_limit: &str, top: &str) -> String {
+        format!(
+            "listen: 127.0.0.1:8080\n{top}upstreams:\n  users:\n    endpoints: [{{ address: 127.0.0.1:9101 }}]\nroutes:\n  - name: users\n    match: {{ path: /api/** }}\n    upstream: users\n    rate_limit: {rate_limit}\n"
+        )
+    }
+
+    fn load(text: &str) -> Config {
+        match load_str("gw.yaml", text) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}: {:?}", e.diagnostics().map(|d| d.to_string())),
+        }
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        match load_str("gw.yaml", text) {
+            Ok(_) => panic!("expected an invalid config"),
+            Err(LoadError::Invalid(d)) => d.iter().map(ToString::to_string).collect(),
+            Err(other) => panic!("unexpected error {other}"),
+        }
+    }
+
+    #[test]
+    fn token_bucket_defaults_to_local_client_ip_and_one_second_of_burst() {
+        let c = load(&config("{ rate: 100/s }", ""));
+        let rl = c.routes[0].rate_limit.as_ref().unwrap();
+        let Algorithm::TokenBucket(g) = rl.algorithm else {
+            panic!("token bucket expected")
+        };
+        assert_eq!(g.burst().get(), 100);
+        assert_eq!(g.interval(), Duration::from_millis(10));
+        assert_eq!(rl.key, vec![KeyPart::ClientIp]);
+        assert_eq!(rl.backend, Backend::Local);
+        assert_eq!(rl.max_keys, 100_000);
+        assert!(c.client_ip.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn full_redis_settings_and_trusted_proxies_are_read() {
+        let c = load(&config(
+            "{ algorithm: token_bucket, rate: 30/m, burst: 5, key: [client_ip, 'header:x-api-key', route, 'claim:sub'], backend: redis, redis: { url: 'redis://127.0.0.1:6379/0', pool_size: 4, timeout: 20ms, on_error: fail_closed } }",
+            "client_ip: { trusted_proxies: [10.0.0.0/8, 'fd00::/8', 192.0.2.1] }\n",
+        ));
+        let rl = c.routes[0].rate_limit.as_ref().unwrap();
+        assert_eq!(rl.key.len(), 4);
+        let Backend::Redis(r) = &rl.backend else {
+            panic!("redis expected")
+        };
+        assert_eq!(
+            (r.pool_size, r.timeout, r.on_error),
+            (4, Duration::from_millis(20), OnError::FailClosed)
+        );
+        assert_eq!(c.client_ip.trusted_proxies.len(), 3);
+    }
+
+    #[test]
+    fn every_rate_limit_problem_is_reported_at_its_field() {
+        let p = problems(&config(
+            "{ algorithm: token_bucket, rate: 10/s, burst: 0, window: 1s, key: [client_ip, client_ip, 'cookie:x'], redis: { url: 'redis://h:1' } }",
+            "client_ip: { trusted_proxies: [10.1.0.0/8] }\n",
+        ));
+        let text = p.join("\n");
+        for needle in [
+            "client_ip.trusted_proxies[0]: not a CIDR block",
+            "routes[0].rate_limit.window: `window` does not apply",
+            "routes[0].rate_limit.burst: burst must be at least 1",
+            "routes[0].rate_limit.key[1]: duplicate key part",
+            "routes[0].rate_limit.key[2]: not a key part",
+            "routes[0].rate_limit.redis: `redis` settings need `backend: redis`",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        assert!(
+            p.iter().all(|l| l.starts_with("gw.yaml:")),
+            "located: {text}"
+        );
+    }
+
+    #[test]
+    fn redis_backend_needs_its_block_a_url_and_the_token_bucket() {
+        let text = problems(&config("{ algorithm: sliding_window, limit: 10, window: 1s, backend: redis, redis: { url: 'http://x', timeout: 0s, on_error: maybe, pool_size: 0 } }", "")).join("\n");
+        for needle in [
+            "rate_limit.backend: the redis backend runs the token bucket only",
+            "rate_limit.redis.url: not a Redis URL",
+            "rate_limit.redis.timeout: timeout out of range",
+            "rate_limit.redis.on_error: unknown failure mode",
+            "rate_limit.redis.pool_size: pool size out of range",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        let missing = problems(&config("{ rate: 1/s, backend: redis }", "")).join("\n");
+        assert!(
+            missing.contains("rate_limit.redis: missing field `redis`"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn sliding_window_needs_limit_and_window_and_refuses_bucket_fields() {
+        let text = problems(&config("{ algorithm: sliding_window, burst: 3 }", "")).join("\n");
+        for needle in [
+            "rate_limit.burst: `burst` does not apply",
+            "rate_limit.limit: missing field `limit`",
+            "rate_limit.window: missing field `window`",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        let unknown = problems(&config("{ algorithm: leaky }", "")).join("\n");
+        assert!(
+            unknown.contains("rate_limit.algorithm: unknown rate-limit algorithm"),
+            "{unknown}"
+        );
+    }
 }
