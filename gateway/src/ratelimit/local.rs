@@ -61,7 +61,7 @@ impl LocalLimiter {
         let index = usize::try_from(self.hasher.hash_one(key)).unwrap_or_default() % SHARDS;
         // The index is below SHARDS by construction; `get` keeps the request path panic-free.
         let Some(shard) = self.shards.get(index) else {
-            return self.decide(&mut self.fresh(), now);
+            return self.decide(&mut self.fresh(now), now);
         };
         let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(slot) = shard.get_mut(key) {
@@ -71,7 +71,7 @@ impl LocalLimiter {
         if shard.len() >= self.per_shard {
             self.evict(&mut shard, now);
         }
-        let mut state = self.fresh();
+        let mut state = self.fresh(now);
         let decision = self.decide(&mut state, now);
         shard.insert(
             key.into(),
@@ -96,9 +96,10 @@ impl LocalLimiter {
         self.len() == 0
     }
 
-    fn fresh(&self) -> State {
+    /// A never-seen key's state: a full bucket at `now`.
+    fn fresh(&self, now: Instant) -> State {
         match self.algorithm {
-            Algorithm::TokenBucket(_) => State::Tat(Instant::now()),
+            Algorithm::TokenBucket(_) => State::Tat(now),
             Algorithm::SlidingWindow(_) => State::Window(None),
         }
     }
@@ -161,6 +162,13 @@ mod tests {
 
     fn bucket(burst: u32) -> Algorithm {
         Algorithm::TokenBucket(Gcra::new(1.0, NonZeroU32::new(burst).unwrap()))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn local_limiter_new_key_starts_with_a_full_bucket() {
+        let limiter = LocalLimiter::new(bucket(3), 100);
+        let first = limiter.check("k", Instant::now());
+        assert_eq!((first.allowed, first.remaining), (true, 2));
     }
 
     #[tokio::test(start_paused = true)]
