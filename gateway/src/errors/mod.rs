@@ -116,8 +116,9 @@ pub enum ProxyError {
     RateLimited {
         /// The route.
         route: String,
-        /// The response fields describing the decision.
-        fields: crate::ratelimit::RateLimitFields,
+        /// The response fields describing the decision (boxed: they would triple the size
+        /// of every `ProxyError`).
+        fields: Box<crate::ratelimit::RateLimitFields>,
     },
     /// The route's Redis rate-limit backend failed and the route fails closed (503).
     #[error("route {route} rate limit backend unavailable")]

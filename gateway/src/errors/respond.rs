@@ -156,7 +156,7 @@ mod tests {
             (
                 ProxyError::RateLimited {
                     route: "r".into(),
-                    fields: crate::ratelimit::RateLimitFields::new(
+                    fields: Box::new(crate::ratelimit::RateLimitFields::new(
                         "r",
                         crate::ratelimit::Quota {
                             quota: 1,
@@ -168,7 +168,7 @@ mod tests {
                             reset: Duration::from_secs(1),
                             retry_after: Duration::from_millis(300),
                         },
-                    ),
+                    )),
                 },
                 429,
                 "rate_limited",

@@ -270,7 +270,7 @@ impl Pipeline {
         }
         Err(ProxyError::RateLimited {
             route: self.route.name.clone(),
-            fields,
+            fields: Box::new(fields),
         })
     }
 
