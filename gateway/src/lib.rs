@@ -2,6 +2,7 @@
 //!
 //! Components (one module each):
 //! - [`config`]: YAML -> raw -> validated [`Config`], every problem located.
+//! - [`auth`]: JWT providers (keys, JWKS caches) and per-route authentication.
 //! - [`routing`]: host, path pattern, method and header matching with deterministic priority.
 //! - [`balance`]: round robin, smooth weighted round robin, least request, consistent hash,
 //!   P2C with peak EWMA.
@@ -23,14 +24,16 @@
 //! accept (TCP, or TLS when `tls:` is set; HTTP/1.1 + HTTP/2 on one port) -> service::handle
 //!   -> route table lookup (404 when nothing matches)
 //!   -> proxy::prepare: rewrite, hop-by-hop removal, X-Forwarded-*, Host
-//!   -> route stack (stack.rs) -> Forward: healthy endpoints (or all, in panic mode)
+//!   -> route stack (stack.rs): authentication (401 / 403), fault filter, fallback, retries
+//!      -> Forward: healthy endpoints (or all, in panic mode)
 //!      -> balancer pick -> pooled client, response timeout -> streamed response
-//!   -> errors::respond for any failure (502 / 503 / 504 ...)
+//!   -> errors::respond for any failure (401 / 403 / 502 / 503 / 504 ...)
 //! ```
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+pub mod auth;
 pub mod balance;
 pub mod breaker;
 pub mod classify;

@@ -208,6 +208,7 @@ pub(crate) struct Metrics {
     pub(crate) faults_injected: Family<RouteKindLabels, Counter>,
     pub(crate) rate_limited: Family<RouteBackendLabels, Counter>,
     pub(crate) rate_limit_backend_errors: Family<RouteOutcomeLabels, Counter>,
+    pub(crate) auth_rejections: Family<RouteReasonLabels, Counter>,
 }
 
 fn histogram() -> Histogram {
@@ -243,6 +244,7 @@ impl Metrics {
         let faults_injected = Family::<RouteKindLabels, Counter>::default();
         let rate_limited = Family::<RouteBackendLabels, Counter>::default();
         let rate_limit_backend_errors = Family::<RouteOutcomeLabels, Counter>::default();
+        let auth_rejections = Family::<RouteReasonLabels, Counter>::default();
 
         registry.register(
             registration_name(metric::HTTP_REQUESTS_TOTAL),
@@ -354,6 +356,11 @@ impl Metrics {
             "Rate-limit decisions the Redis backend failed or timed out, by route and outcome (fail_open, fail_closed)",
             rate_limit_backend_errors.clone(),
         );
+        registry.register(
+            registration_name(metric::AUTH_REJECTIONS_TOTAL),
+            "Requests rejected by a route's authentication, by route and reason",
+            auth_rejections.clone(),
+        );
         extra(&mut registry);
         Self {
             registry,
@@ -379,6 +386,7 @@ impl Metrics {
             faults_injected,
             rate_limited,
             rate_limit_backend_errors,
+            auth_rejections,
         }
     }
 

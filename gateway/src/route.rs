@@ -39,6 +39,8 @@ pub struct RouteConfig {
     pub fault: Option<FaultConfig>,
     /// Rate limit; none means unlimited.
     pub rate_limit: Option<crate::ratelimit::RateLimitConfig>,
+    /// JWT authentication, run before anything else in the route's pipeline.
+    pub auth: Option<crate::auth::RouteAuthConfig>,
 }
 
 /// The `Host` header sent upstream.

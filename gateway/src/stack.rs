@@ -5,12 +5,15 @@
 //! Per route (see `proxy::pipeline` for the order of the resilience concerns and why):
 //! 1. `proxy::prepare` (in `service.rs`): path rewrite, hop-by-hop removal, `X-Forwarded-*`,
 //!    `Host`; done first so every later step sees the request the upstream will see.
-//! 2. `proxy::pipeline::Pipeline`: rate limit, fault filter, fallback, total timeout, retries, then per
-//!    attempt the breaker, concurrency limits, endpoint choice and the call.
+//! 2. `proxy::pipeline::Pipeline`: authentication, rate limit, fault filter, fallback, total
+//!    timeout, retries, then per attempt the breaker, concurrency limits, endpoint choice and
+//!    the call.
 //!
 //! State that must outlive a version lives in [`Shared`]: endpoints (health, in-flight,
 //! latency, ejection), pooled clients, breakers, limits, retry budgets, fallback caches,
-//! fault filters and rate limiters, each kept while its settings are unchanged.
+//! fault filters, rate limiters and JWKS caches, each kept while its settings are unchanged.
+//! Auth providers are built per version (cheap: keys were read by validation), sharing their
+//! JWKS cache.
 
 use std::collections::BTreeMap;
 use std::collections::HashSet;
@@ -19,6 +22,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::{CancellationToken, DropGuard};
 
+use crate::auth::{JwksRegistry, KeySource, Provider, RouteAuth};
 use crate::config::Config;
 use crate::fallback::Fallback;
 use crate::fault::FaultFilter;
@@ -52,6 +56,7 @@ pub(crate) struct Shared {
     pub(crate) fallbacks: FallbackRegistry,
     pub(crate) faults: FaultRegistry,
     pub(crate) rate_limits: RateLimitRegistry,
+    pub(crate) jwks: JwksRegistry,
     pub(crate) seed: u64,
 }
 
@@ -67,6 +72,7 @@ impl Shared {
             fallbacks: FallbackRegistry::default(),
             faults: FaultRegistry::default(),
             rate_limits: RateLimitRegistry::default(),
+            jwks: JwksRegistry::default(),
             seed: rand::random(),
         }
     }
@@ -149,6 +155,20 @@ pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> (Runtime, 
     spawn_checkers(upstreams.values(), &tasks, instruments);
     spawn_outlier_returns(upstreams.values(), &tasks, instruments);
 
+    let mut providers = BTreeMap::new();
+    let mut used_jwks = HashSet::new();
+    for p in &config.auth.providers {
+        let remote = match &p.keys {
+            KeySource::JwksUrl(source) => {
+                used_jwks.insert(p.name.clone());
+                Some(shared.jwks.get(&p.name, source))
+            }
+            _ => None,
+        };
+        providers.insert(p.name.clone(), Arc::new(Provider::new(p.clone(), remote)));
+    }
+    shared.jwks.retain(&used_jwks);
+
     let mut routes = Vec::with_capacity(config.routes.len());
     let mut used_budgets = HashSet::new();
     let mut used_fallbacks = HashSet::new();
@@ -160,6 +180,15 @@ pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> (Runtime, 
         // than panicking, and cannot happen for a validated Config.
         let Some(upstream) = upstreams.get(&route.upstream) else {
             continue;
+        };
+        // validate() guarantees the provider exists; were it missing, the route is left out
+        // (404) rather than served without authentication.
+        let auth = match &route.auth {
+            None => None,
+            Some(a) => match providers.get(&a.provider) {
+                Some(p) => Some(RouteAuth::new(Arc::clone(p), a.clone())),
+                None => continue,
+            },
         };
         let breaker = match route.breaker {
             Some(cfg) => {
@@ -219,6 +248,7 @@ pub(crate) fn build(config: Config, shared: &Shared, version: u64) -> (Runtime, 
                     client_ip: Arc::clone(&client_ip),
                 }
             }),
+            auth,
             forward,
             instruments: Arc::clone(instruments),
         });

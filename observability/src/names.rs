@@ -126,6 +126,11 @@ pub mod attr {
     pub const URL_FULL: &str = "url.full";
     /// Port of the server a client span talks to (semantic conventions).
     pub const SERVER_PORT: &str = "server.port";
+    /// The auth provider a route's request was authenticated against.
+    pub const AUTH_PROVIDER: &str = "gateway.auth.provider";
+    /// Outcome of a route's authentication: `ok`, or the rejection reason (see
+    /// [`auth_reason`](super::auth_reason)).
+    pub const AUTH_OUTCOME: &str = "gateway.auth.outcome";
     /// Address (`host:port`) a client span actually connected to when that is not the server,
     /// e.g. a proxy (semantic conventions).
     pub const NETWORK_PEER_ADDRESS: &str = "network.peer.address";
@@ -198,6 +203,50 @@ pub mod rate_limit {
     pub const EVENT_BACKEND_ERROR: &str = "rate_limit.backend_error";
 }
 
+/// Why authentication rejected a request: values of [`attr::AUTH_OUTCOME`] (besides
+/// [`auth_reason::OK`]) and the `reason` label of [`metric::AUTH_REJECTIONS_TOTAL`].
+pub mod auth_reason {
+    /// The token was accepted (span attribute only, never a metric label).
+    pub const OK: &str = "ok";
+    /// No bearer token (no `Authorization` header, or another scheme).
+    pub const MISSING: &str = "missing";
+    /// Not a well-formed compact JWS: size, segments, base64url, JSON header or claims.
+    pub const MALFORMED: &str = "malformed";
+    /// The signature does not verify.
+    pub const BAD_SIGNATURE: &str = "bad_signature";
+    /// `exp` is in the past (beyond the leeway).
+    pub const EXPIRED: &str = "expired";
+    /// `nbf` or `iat` is in the future (beyond the leeway).
+    pub const NOT_YET_VALID: &str = "not_yet_valid";
+    /// `iss` missing or not the provider's issuer.
+    pub const ISSUER: &str = "issuer";
+    /// `aud` missing or none of the provider's audiences.
+    pub const AUDIENCE: &str = "audience";
+    /// `alg` outside the provider's allowlist (`none` included) or not the key's.
+    pub const ALGORITHM: &str = "algorithm";
+    /// No key for the token's `kid` (or an unusable `kid`).
+    pub const UNKNOWN_KID: &str = "unknown_kid";
+    /// A claim the route requires is missing (or `exp` is).
+    pub const CLAIMS: &str = "claims";
+    /// A route rule on a claim failed (403).
+    pub const FORBIDDEN: &str = "forbidden";
+
+    /// Every rejection reason (the bounded label set).
+    pub const ALL: [&str; 11] = [
+        MISSING,
+        MALFORMED,
+        BAD_SIGNATURE,
+        EXPIRED,
+        NOT_YET_VALID,
+        ISSUER,
+        AUDIENCE,
+        ALGORITHM,
+        UNKNOWN_KID,
+        CLAIMS,
+        FORBIDDEN,
+    ];
+}
+
 /// Metric names, as exported.
 pub mod metric {
     /// Requests received, by route, method and status class. Counter.
@@ -255,8 +304,12 @@ pub mod metric {
     /// route did about it (`outcome`: `fail_open` or `fail_closed`).
     pub const RATE_LIMIT_BACKEND_ERRORS_TOTAL: &str = "gateway_rate_limit_backend_errors_total";
 
+    /// Requests rejected by a route's authentication, by route and reason (see
+    /// [`auth_reason`](super::auth_reason)). Counter.
+    pub const AUTH_REJECTIONS_TOTAL: &str = "gateway_auth_rejections_total";
+
     /// Every metric name above, for the naming tests and for documentation.
-    pub const ALL: [&str; 24] = [
+    pub const ALL: [&str; 25] = [
         HTTP_REQUESTS_TOTAL,
         HTTP_REQUEST_DURATION_SECONDS,
         HTTP_REQUESTS_IN_FLIGHT,
@@ -281,6 +334,7 @@ pub mod metric {
         TLS_HANDSHAKE_ERRORS_TOTAL,
         RATE_LIMITED_TOTAL,
         RATE_LIMIT_BACKEND_ERRORS_TOTAL,
+        AUTH_REJECTIONS_TOTAL,
     ];
 
     /// The name to register a metric under with `prometheus-client`, which appends `_total`
@@ -511,10 +565,24 @@ mod tests {
             attr::URL_FULL,
             attr::SERVER_PORT,
             attr::NETWORK_PEER_ADDRESS,
+            attr::AUTH_PROVIDER,
+            attr::AUTH_OUTCOME,
         ];
         for key in keys {
             assert!(key.split('.').all(snake_case), "{key}");
         }
+    }
+
+    #[test]
+    fn auth_reasons_are_snake_case_and_unique() {
+        let mut reasons = auth_reason::ALL.to_vec();
+        for reason in &reasons {
+            assert!(snake_case(reason), "{reason}");
+        }
+        assert!(!reasons.contains(&auth_reason::OK));
+        reasons.sort_unstable();
+        reasons.dedup();
+        assert_eq!(reasons.len(), auth_reason::ALL.len());
     }
 
     #[test]

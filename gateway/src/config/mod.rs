@@ -4,6 +4,7 @@
 //! at once with its field path and file:line:col; `load` reads a file through both. Nothing
 //! else constructs a `Config`, so a `Config` is always valid.
 
+mod auth;
 mod load;
 mod ratelimit;
 mod raw;
@@ -41,6 +42,8 @@ pub struct Config {
     pub upstreams: Vec<UpstreamConfig>,
     /// Routes in declaration order (the route table orders them by priority).
     pub routes: Vec<RouteConfig>,
+    /// Authentication providers routes may refer to.
+    pub auth: crate::auth::AuthConfig,
 }
 
 /// The admin listener (`/healthz`, `/readyz`, `/admin/*`).

@@ -25,6 +25,52 @@ pub(crate) struct RawConfig {
     pub(crate) upstreams: BTreeMap<String, RawUpstream>,
     #[serde(default)]
     pub(crate) routes: Vec<RawRoute>,
+    pub(crate) auth: Option<RawAuth>,
+}
+
+/// `auth:` at the top level.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAuth {
+    #[serde(default)]
+    pub(crate) providers: BTreeMap<String, RawProvider>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProvider {
+    pub(crate) issuer: Option<String>,
+    pub(crate) audiences: Option<Vec<String>>,
+    pub(crate) algorithms: Option<Vec<String>>,
+    pub(crate) secret_env: Option<String>,
+    pub(crate) secret_file: Option<String>,
+    pub(crate) public_key_file: Option<String>,
+    pub(crate) jwks_file: Option<String>,
+    pub(crate) jwks_url: Option<String>,
+    pub(crate) jwks_refresh: Option<Duration>,
+    pub(crate) jwks_min_refresh: Option<Duration>,
+    pub(crate) leeway: Option<Duration>,
+}
+
+/// `auth:` on a route.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRouteAuth {
+    pub(crate) provider: Option<String>,
+    #[serde(default)]
+    pub(crate) required_claims: Vec<String>,
+    #[serde(default)]
+    pub(crate) rules: Vec<RawClaimRule>,
+    #[serde(default)]
+    pub(crate) forward_claims: BTreeMap<String, String>,
+    pub(crate) strip_authorization: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawClaimRule {
+    pub(crate) claim: Option<String>,
+    pub(crate) any_of: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -305,6 +351,7 @@ pub(crate) struct RawRoute {
     pub(crate) fallback: Option<RawFallback>,
     pub(crate) fault: Option<RawFault>,
     pub(crate) rate_limit: Option<RawRateLimit>,
+    pub(crate) auth: Option<RawRouteAuth>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use config_yaml::{Diagnostics, Document, FieldPath, units};
 
+use super::auth;
 use super::report::Report;
 use super::{ratelimit, resilience, tls};
 use http::header::{HeaderName, HeaderValue};
@@ -105,6 +106,7 @@ pub(super) fn validate(document: &Document, raw: RawConfig) -> Result<Config, Di
         .and_then(|t| tls::listener(&mut report, &root.key("tls"), t, &base_dir));
     let client_ip =
         ratelimit::client_ip(&mut report, &root.key("client_ip"), raw.client_ip.as_ref());
+    let auth = auth::auth(&mut report, &root.key("auth"), raw.auth.as_ref(), &base_dir);
 
     let upstreams: Vec<UpstreamConfig> = raw
         .upstreams
@@ -149,6 +151,7 @@ pub(super) fn validate(document: &Document, raw: RawConfig) -> Result<Config, Di
             client_ip,
             upstreams,
             routes,
+            auth,
         }),
         // Every `None` above was reported, so the list is never empty here.
         _ => {
@@ -601,6 +604,14 @@ fn route(
         .rate_limit
         .as_ref()
         .and_then(|r| ratelimit::rate_limit(report, &path.key("rate_limit"), r));
+    let auth = raw.auth.as_ref().and_then(|a| {
+        auth::route_auth(
+            report,
+            &path.key("auth"),
+            a,
+            config.auth.as_ref().map(|c| &c.providers),
+        )
+    });
     if report.count() != before {
         return None;
     }
@@ -617,6 +628,7 @@ fn route(
         fallback,
         fault,
         rate_limit,
+        auth,
     })
 }
 
@@ -707,7 +719,7 @@ fn rewrite(report: &mut Report<'_>, path: FieldPath, raw: &RawRewrite) -> Option
         .ok()
 }
 
-fn check_name(report: &mut Report<'_>, path: FieldPath, name: &str, what: &str) {
+pub(super) fn check_name(report: &mut Report<'_>, path: FieldPath, name: &str, what: &str) {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name

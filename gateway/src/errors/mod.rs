@@ -129,6 +129,15 @@ pub enum ProxyError {
         #[source]
         source: crate::ratelimit::BackendError,
     },
+    /// The route's authentication refused the request: 401, or 403 for a failed rule. Never
+    /// reaches the upstream.
+    #[error("route {route} refused the request: {rejection}")]
+    Auth {
+        /// The route.
+        route: String,
+        /// Why (a bounded reason, no token material).
+        rejection: crate::auth::AuthRejection,
+    },
     /// The upstream did not send response headers in time (504).
     #[error("upstream {upstream} endpoint {endpoint} did not answer within {timeout:?}")]
     Timeout {
@@ -157,6 +166,11 @@ impl ProxyError {
             Self::TotalTimeout { .. } => "total_timeout",
             Self::RateLimited { .. } => "rate_limited",
             Self::RateLimitUnavailable { .. } => "rate_limit_unavailable",
+            Self::Auth {
+                rejection: crate::auth::AuthRejection::Forbidden,
+                ..
+            } => "forbidden",
+            Self::Auth { .. } => "unauthorized",
         }
     }
 

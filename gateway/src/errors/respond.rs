@@ -1,13 +1,16 @@
 //! Error -> HTTP response: the one ordered match that decides statuses.
 //!
 //! Bodies are small JSON objects with a stable `error` kind and a generic message; details
-//! (addresses, sources) go to logs only, so responses never leak topology.
+//! (addresses, sources) go to logs only, so responses never leak topology. Authentication
+//! failures say only `unauthorized` or `forbidden`: which check failed is logged and counted,
+//! never told to the client, and the token is never echoed.
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use observability::names;
 
 use super::ProxyError;
+use crate::auth::Challenge;
 use crate::proxy::body::ProxyBody;
 
 /// The response a client receives for `error`.
@@ -36,6 +39,12 @@ pub(crate) fn respond(error: &ProxyError) -> Response<ProxyBody> {
             StatusCode::SERVICE_UNAVAILABLE,
             "rate limit temporarily unavailable",
         ),
+        ProxyError::Auth { rejection, .. } => match rejection.challenge() {
+            Challenge::InsufficientScope => (StatusCode::FORBIDDEN, "access denied"),
+            Challenge::Missing | Challenge::InvalidToken => {
+                (StatusCode::UNAUTHORIZED, "authentication required")
+            }
+        },
     };
     let mut response = json_response(status, error.kind(), message);
     if let Some(reason) = error.reject_reason() {
@@ -47,6 +56,18 @@ pub(crate) fn respond(error: &ProxyError) -> Response<ProxyBody> {
     if let ProxyError::RateLimited { fields, .. } = error {
         // Retry-After and the RateLimit fields, as the limiter decided them.
         fields.apply(response.headers_mut());
+    }
+    if let ProxyError::Auth { rejection, .. } = error {
+        // RFC 6750 section 3: no error attribute when the request carried no bearer token.
+        let challenge = match rejection.challenge() {
+            Challenge::Missing => r#"Bearer realm="gateway""#,
+            Challenge::InvalidToken => r#"Bearer realm="gateway", error="invalid_token""#,
+            Challenge::InsufficientScope => r#"Bearer realm="gateway", error="insufficient_scope""#,
+        };
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(challenge),
+        );
     }
     if let ProxyError::BreakerOpen {
         retry_after: Some(wait),
@@ -201,6 +222,43 @@ mod tests {
             let body = body_json(response).await;
             assert_eq!(body["error"], kind);
             assert_eq!(body["status"], status);
+        }
+    }
+
+    #[tokio::test]
+    async fn respond_maps_auth_rejections_to_401_or_403_with_bearer_challenges() {
+        use crate::auth::AuthRejection;
+        let cases = [
+            (
+                AuthRejection::Missing,
+                401,
+                "unauthorized",
+                r#"Bearer realm="gateway""#,
+            ),
+            (
+                AuthRejection::Expired,
+                401,
+                "unauthorized",
+                r#"Bearer realm="gateway", error="invalid_token""#,
+            ),
+            (
+                AuthRejection::Forbidden,
+                403,
+                "forbidden",
+                r#"Bearer realm="gateway", error="insufficient_scope""#,
+            ),
+        ];
+        for (rejection, status, kind, challenge) in cases {
+            let response = respond(&ProxyError::Auth {
+                route: "r".into(),
+                rejection,
+            });
+            assert_eq!(response.status().as_u16(), status, "{rejection:?}");
+            assert_eq!(response.headers()[header::WWW_AUTHENTICATE], challenge);
+            let body = body_json(response).await;
+            assert_eq!(body["error"], kind);
+            // The body never says which check failed.
+            assert!(!body.to_string().contains(rejection.reason()), "{body}");
         }
     }
 

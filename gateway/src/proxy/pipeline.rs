@@ -1,19 +1,25 @@
-//! A route's request pipeline: the one place that orders the resilience concerns, each of
-//! which lives in its own module (`ratelimit`, `fault`, `fallback`, `retry`, `breaker`,
-//! `limits`, `outlier`, `upstream`).
+//! A route's request pipeline: the one place that orders authentication, rate limiting and
+//! the resilience concerns, each of which lives in its own module (`auth`, `ratelimit`,
+//! `fault`, `fallback`, `retry`, `breaker`, `limits`, `outlier`, `upstream`).
 //!
 //! Outer to inner, and why:
-//! 0. (**Authentication**, when it lands, goes before everything below: `claim:NAME` rate-limit
-//!    keys read the claims it puts in the request extensions.)
-//! 1. **Rate limit** first: it protects the gateway and the upstream from a client's excess,
-//!    so a refused request must cost nothing downstream: no fault draw, no fallback (a 429
-//!    tells the client to slow down; a fallback answer would hide that), no retry budget, no
-//!    breaker call, no upstream request. Refusals are 429 with `Retry-After` and the
-//!    RateLimit fields; a failed Redis backend is a 503 `rate_limit_unavailable`
-//!    (`fail_closed`) or a local decision (`fail_open`). Admitted responses (fallbacks and
-//!    fault aborts included) carry `RateLimit-Policy` and `RateLimit` too. DESIGN.md's sketch
-//!    puts the fault filter before the limiter; limiting first keeps drills' injected faults
-//!    to admitted traffic, which is what a real upstream failure would see.
+//! 0. **Authentication** (`auth`) before everything else: a request that is not
+//!    authenticated and authorized is answered 401/403 at once and never reaches the rate
+//!    limiter, the fault filter, the fallback (no cached or static answer for it), the retry
+//!    budget, the breaker or the upstream. Headers the route fills from claims are removed
+//!    from the client's request first, then set from the verified token; `Authorization` is
+//!    removed unless the route keeps it. (The design page once put the fault filter first;
+//!    an injected fault must not answer an unauthenticated client, nor let one spend the
+//!    `max_active` slots.)
+//! 1. **Rate limit** next (its `claim:NAME` keys read the verified claims): it protects the
+//!    gateway and the upstream from a client's excess, so a refused request must cost
+//!    nothing downstream: no fault draw, no fallback (a 429 tells the client to slow down; a
+//!    fallback answer would hide that), no retry budget, no breaker call, no upstream request.
+//!    Refusals are 429 with `Retry-After` and the RateLimit fields; a failed Redis backend is
+//!    a 503 `rate_limit_unavailable` (`fail_closed`) or a local decision (`fail_open`).
+//!    Admitted responses (fallbacks and fault aborts included) carry `RateLimit-Policy` and
+//!    `RateLimit` too. Limiting before the fault filter keeps drills' injected faults to
+//!    admitted traffic, which is what a real upstream failure would see.
 //! 2. **Fault filter**, as in Envoy: an injected abort or delay is what the client would
 //!    see from a failing upstream, and an aborted request must not count against the breaker
 //!    or the retry budget (nothing was sent).
@@ -42,7 +48,7 @@ use std::time::Duration;
 
 use http::request::Parts;
 use http::{Request, Response};
-use observability::names::{attr, rate_limit as rl, reject};
+use observability::names::{attr, auth_reason, rate_limit as rl, reject};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::TraceContextExt as _;
 use rand::SeedableRng;
@@ -53,6 +59,7 @@ use tokio::time::Instant;
 use super::ClientAddr;
 use super::body::ProxyBody;
 use super::forward::{Forward, Sent};
+use crate::auth::RouteAuth;
 use crate::balance::PickContext;
 use crate::breaker::Breaker;
 use crate::errors::ProxyError;
@@ -81,6 +88,7 @@ pub(crate) struct Pipeline {
     fallback: Option<Arc<Fallback>>,
     fault: Option<Arc<FaultFilter>>,
     rate_limit: Option<RouteRateLimit>,
+    auth: Option<RouteAuth>,
     forward: Forward,
     instruments: Arc<Instruments>,
     /// Seeds each request's backoff draws: reproducible for a given request order.
@@ -97,6 +105,7 @@ pub(crate) struct PipelineParts {
     pub(crate) fallback: Option<Arc<Fallback>>,
     pub(crate) fault: Option<Arc<FaultFilter>>,
     pub(crate) rate_limit: Option<RouteRateLimit>,
+    pub(crate) auth: Option<RouteAuth>,
     pub(crate) forward: Forward,
     pub(crate) instruments: Arc<Instruments>,
 }
@@ -120,6 +129,7 @@ impl Pipeline {
             fallback: parts.fallback,
             fault: parts.fault,
             rate_limit: parts.rate_limit,
+            auth: parts.auth,
             forward: parts.forward,
             instruments: parts.instruments,
             draws: AtomicU64::new(0),
@@ -150,9 +160,13 @@ impl Pipeline {
     /// Serves one prepared request (see the module docs for the order).
     pub(crate) async fn handle(
         &self,
-        request: Request<ProxyBody>,
+        mut request: Request<ProxyBody>,
     ) -> Result<Response<ProxyBody>, ProxyError> {
         let trace = request.extensions().get::<RequestTrace>().cloned();
+        if let Some(auth) = &self.auth {
+            self.authenticate(auth, &mut request, trace.as_ref())
+                .await?;
+        }
         let limit_fields = match &self.rate_limit {
             Some(limit) => {
                 let key = self.limit_key(limit, &request);
@@ -323,6 +337,49 @@ impl Pipeline {
             decision.mark(&mut response);
         }
         Ok(response)
+    }
+
+    /// Runs the route's authentication on `request`, recording the outcome on the server span
+    /// and rejections in `gateway_auth_rejections_total`.
+    async fn authenticate(
+        &self,
+        auth: &RouteAuth,
+        request: &mut Request<ProxyBody>,
+        trace: Option<&RequestTrace>,
+    ) -> Result<(), ProxyError> {
+        let result = auth.authenticate(request.headers_mut()).await;
+        let outcome = match &result {
+            Ok(()) => auth_reason::OK,
+            Err(rejection) => rejection.reason(),
+        };
+        if let Some(t) = trace {
+            t.cx.span().set_attributes([
+                KeyValue::new(attr::AUTH_PROVIDER, auth.provider().to_owned()),
+                KeyValue::new(attr::AUTH_OUTCOME, outcome),
+            ]);
+        }
+        let Err(rejection) = result else {
+            return Ok(());
+        };
+        self.instruments
+            .metrics
+            .auth_rejections
+            .get_or_create(&RouteReasonLabels {
+                route: self.label(),
+                reason: outcome,
+            })
+            .inc();
+        // The reason only: never the token, the header or claim values.
+        tracing::debug!(
+            route = %self.route.name,
+            provider = auth.provider(),
+            reason = outcome,
+            "Request rejected by authentication"
+        );
+        Err(ProxyError::Auth {
+            route: self.route.name.clone(),
+            rejection,
+        })
     }
 
     /// Whether a response is a failure by the upstream's classifier.
