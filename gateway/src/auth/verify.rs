@@ -94,14 +94,9 @@ pub(super) fn parse_head(token: &str) -> Result<TokenHead, AuthRejection> {
         s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
-    if header.is_empty()
-        || header.len() > MAX_HEADER_BYTES
-        || payload.is_empty()
-        || signature.is_empty()
-        || !base64url(header)
-        || !base64url(payload)
-        || !base64url(signature)
-    {
+    // The header first, so `alg: none` (which comes with an empty signature) is reported as
+    // the algorithm it is rather than as a shape error.
+    if header.is_empty() || header.len() > MAX_HEADER_BYTES || !base64url(header) {
         return Err(AuthRejection::Malformed);
     }
     let json = URL_SAFE_NO_PAD
@@ -110,6 +105,9 @@ pub(super) fn parse_head(token: &str) -> Result<TokenHead, AuthRejection> {
     let raw: RawHead = serde_json::from_slice(&json).map_err(|_| AuthRejection::Malformed)?;
     // `none`, lowercase spellings and unknown names are all outside any allowlist.
     let alg = keys::algorithm(&raw.alg).ok_or(AuthRejection::Algorithm)?;
+    if payload.is_empty() || signature.is_empty() || !base64url(payload) || !base64url(signature) {
+        return Err(AuthRejection::Malformed);
+    }
     let kid = raw.kid.map(|kid| match kid {
         serde_json::Value::String(s) if keys::safe_kid(&s) => Ok(s),
         _ => Err(()),
@@ -211,8 +209,10 @@ mod tests {
     #[test]
     fn parse_head_treats_none_and_unknown_algorithms_as_algorithm_rejections() {
         for alg in ["none", "None", "hs256", "HS1"] {
-            let token = format!("{}.e30.c2ln", encode(&format!(r#"{{"alg":"{alg}"}}"#)));
-            assert_eq!(parse_head(&token), Err(AuthRejection::Algorithm), "{alg}");
+            let header = encode(&format!(r#"{{"alg":"{alg}"}}"#));
+            for token in [format!("{header}.e30.c2ln"), format!("{header}.e30.")] {
+                assert_eq!(parse_head(&token), Err(AuthRejection::Algorithm), "{token}");
+            }
         }
     }
 
