@@ -668,3 +668,117 @@ routes:
         other => panic!("expected CA file verification, got {other:?}"),
     }
 }
+
+/// `auth.providers` with an RSA public key and an HMAC secret file (test fixtures), and
+/// `routes`, around the minimal upstream.
+fn with_auth(providers: &str, routes: &str) -> String {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/auth");
+    format!(
+        "\
+listen: 127.0.0.1:8080
+auth:
+  providers:
+{}
+upstreams:
+  users:
+    endpoints:
+      - address: 127.0.0.1:9101
+routes:
+{routes}",
+        providers.replace("FIXTURES", dir)
+    )
+}
+
+#[test]
+fn config_auth_provider_and_route_get_documented_defaults() {
+    let config = load(&with_auth(
+        "    idp:
+      issuer: https://idp.test/
+      audiences: [api]
+      algorithms: [RS256, PS256]
+      public_key_file: FIXTURES/rsa1.pub.pem",
+        "  - name: users
+    match: { path: /api/** }
+    upstream: users
+    auth: { provider: idp, forward_claims: { sub: x-user-id } }
+",
+    ));
+    let idp = config.auth.provider("idp").unwrap();
+    assert_eq!(idp.leeway, Duration::from_secs(30));
+    assert_eq!(
+        idp.algorithms,
+        vec![
+            jsonwebtoken::Algorithm::RS256,
+            jsonwebtoken::Algorithm::PS256
+        ]
+    );
+    assert_eq!(idp.keys.field(), "public_key_file");
+    let auth = config.routes[0].auth.as_ref().unwrap();
+    assert!(auth.strip_authorization);
+    assert_eq!(auth.forward_claims[0].1.as_str(), "x-user-id");
+    // Key material never shows in Debug output.
+    let debug = format!("{config:?}");
+    assert!(debug.contains("[redacted]") && !debug.contains("BEGIN PUBLIC KEY"));
+}
+
+#[test]
+fn config_auth_algorithms_must_fit_the_key_kind() {
+    let text = with_auth(
+        "    shared:
+      issuer: https://idp.test/
+      audiences: [api]
+      algorithms: [RS256, none, HS256, HS256]
+      secret_file: FIXTURES/hmac.secret",
+        "  []",
+    );
+    assert_eq!(
+        problems(&text),
+        vec![
+            "gw.yaml:7:20: auth.providers.shared.algorithms[0]: RS256 cannot be verified with the `secret_file` key (HMAC secret) (got \"RS256\"; expected algorithms of that key: HS256, HS384, HS512)",
+            "gw.yaml:7:27: auth.providers.shared.algorithms[1]: unknown or refused algorithm (got \"none\"; expected one of: HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA)",
+            "gw.yaml:7:40: auth.providers.shared.algorithms[3]: duplicate algorithm (got \"HS256\"; expected each algorithm once)",
+        ]
+    );
+}
+
+#[test]
+fn config_auth_key_sources_are_exclusive_checked_and_never_quote_secrets() {
+    let text = with_auth(
+        "    two:
+      issuer: https://idp.test/
+      audiences: [api]
+      algorithms: [HS256]
+      secret_file: FIXTURES/hmac.secret
+      jwks_url: https://idp.test/jwks.json
+    none:
+      issuer: https://idp.test/
+      audiences: [api]
+      algorithms: [HS256]
+      jwks_refresh: 1m
+    env:
+      issuer: https://idp.test/
+      audiences: [api]
+      algorithms: [HS256]
+      secret_env: GATEWAY_TEST_SURELY_UNSET_SECRET",
+        "  - name: users
+    match: { path: /api/** }
+    upstream: users
+    auth:
+      provider: nobody
+      rules: [ { claim: role, any_of: [] } ]
+      forward_claims: { sub: authorization }
+",
+    );
+    assert_eq!(
+        problems(&text),
+        vec![
+            "gw.yaml:9:17: auth.providers.two.jwks_url: a provider has exactly one key source (got \"https://idp.test/jwks.json\"; expected only one of: secret_env, secret_file, public_key_file, jwks_file, jwks_url)",
+            "gw.yaml:11:7: auth.providers.none: a provider needs a key source (expected one of: secret_env, secret_file, public_key_file, jwks_file, jwks_url)",
+            "gw.yaml:14:21: auth.providers.none.jwks_refresh: `jwks_refresh` only applies to `jwks_url` (got \"1m\"; expected remove `jwks_refresh`, or use `jwks_url`)",
+            "gw.yaml:19:19: auth.providers.env.secret_env: environment variable is not set (got \"GATEWAY_TEST_SURELY_UNSET_SECRET\"; expected an environment variable holding at least 32 bytes)",
+            "gw.yaml:29:17: routes[0].auth.provider: unknown auth provider (got \"nobody\"; expected one of: env, none, two)",
+            "gw.yaml:30:39: routes[0].auth.rules[0].any_of: a rule needs at least one accepted value (expected a list of values, e.g. [admin, user])",
+            "gw.yaml:31:30: routes[0].auth.forward_claims.sub: header reserved for the gateway or the protocol (got \"authorization\"; expected an application header, e.g. x-user-id)",
+        ]
+    );
+}
