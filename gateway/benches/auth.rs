@@ -92,7 +92,10 @@ fn bench_verify(c: &mut Criterion) {
     let mut group = c.benchmark_group("auth_verify");
     for (name, provider, token) in &cases {
         // A benchmark of a rejected token would measure nothing useful.
-        assert!(provider.verify_cached(token).is_ok(), "{name} token rejected");
+        assert!(
+            provider.verify_cached(token).is_ok(),
+            "{name} token rejected"
+        );
         group.bench_function(*name, |b| {
             b.iter(|| black_box(provider.verify_cached(black_box(token))))
         });
