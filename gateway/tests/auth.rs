@@ -280,6 +280,36 @@ async fn auth_route_with_strip_authorization_false_forwards_the_token() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_admin_config_names_key_sources_but_never_shows_key_material() {
+    let a = TestUpstream::start("a").await;
+    let gw = gateway(&a, None).await;
+
+    let config = gw.admin_json("/admin/config").await;
+
+    let providers = config["auth"]["providers"].as_array().expect("providers");
+    let hmac = providers
+        .iter()
+        .find(|p| p["name"] == "hmac")
+        .expect("hmac");
+    assert_eq!(hmac["algorithms"], json!(["HS256"]));
+    assert!(hmac["keys"]["secret_file"].is_string(), "{hmac}");
+    let text = config.to_string();
+    let secret = String::from_utf8(read("hmac.secret")).expect("text secret");
+    assert!(!text.contains(secret.trim()), "secret in /admin/config");
+    assert!(
+        !text.contains("BEGIN PUBLIC KEY"),
+        "key material in /admin/config"
+    );
+    let rsa_route = config["routes"]
+        .as_array()
+        .expect("routes")
+        .iter()
+        .find(|r| r["name"] == "rsa")
+        .expect("rsa route");
+    assert_eq!(rsa_route["auth"]["forward_claims"]["sub"], "x-user-id");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_hmac_provider_accepts_its_own_tokens() {
     let a = TestUpstream::start("a").await;
     let gw = gateway(&a, None).await;

@@ -114,7 +114,7 @@ routes:
         [
             "gateway.yaml:11:5: routes[0].tiemout: unknown field `tiemout` \
           (expected one of: name, match, upstream, rewrite, host_header, timeout, \
-          per_try_timeout, retry, circuit_breaker, fallback, fault, rate_limit; \
+          per_try_timeout, retry, circuit_breaker, fallback, fault, rate_limit, auth; \
           hint: did you mean `timeout`?)"
         ]
     );

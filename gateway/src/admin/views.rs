@@ -6,6 +6,7 @@
 
 use serde_json::{Value, json};
 
+use crate::auth::{KeySource, ProviderConfig, algorithm_name};
 use crate::balance::{BalancerConfig, HashKey};
 use crate::breaker::Breaker;
 use crate::route::HostHeader;
@@ -27,6 +28,7 @@ pub(super) fn config(state: &GatewayState) -> Value {
         "shutdown": { "drain_timeout": format_duration(c.shutdown.drain_timeout) },
         "reload": { "watch": c.reload.watch, "debounce": format_duration(c.reload.debounce) },
         "upstreams": c.upstreams.iter().map(upstream_config).collect::<Vec<_>>(),
+        "auth": { "providers": c.auth.providers.iter().map(auth_provider).collect::<Vec<_>>() },
         "routes": c.routes.iter().map(|r| json!({
             "name": r.name,
             "match": route_match(&r.matcher),
@@ -34,7 +36,38 @@ pub(super) fn config(state: &GatewayState) -> Value {
             "rewrite": r.rewrite.as_ref().map(rewrite),
             "host_header": host_header(&r.host_header),
             "timeout": format_duration(r.timeout),
+            "auth": r.auth.as_ref().map(|a| json!({
+                "provider": a.provider,
+                "required_claims": a.required_claims,
+                "rules": a.rules.iter().map(|rule| json!({ "claim": rule.claim, "any_of": rule.any_of })).collect::<Vec<_>>(),
+                "forward_claims": a.forward_claims.iter().map(|(claim, header)| (claim.clone(), json!(header.as_str()))).collect::<serde_json::Map<_, _>>(),
+                "strip_authorization": a.strip_authorization,
+            })),
         })).collect::<Vec<_>>(),
+    })
+}
+
+/// A provider with its key source named but never shown: a secret's variable name or file,
+/// a key file's path, a JWKS URL; never key material.
+fn auth_provider(p: &ProviderConfig) -> Value {
+    let key = match &p.keys {
+        KeySource::SecretEnv { var, .. } => json!({ "secret_env": var }),
+        KeySource::SecretFile { path, .. } => json!({ "secret_file": path }),
+        KeySource::PublicKeyFile { path, .. } => json!({ "public_key_file": path }),
+        KeySource::JwksFile { path, .. } => json!({ "jwks_file": path }),
+        KeySource::JwksUrl(source) => json!({
+            "jwks_url": source.url,
+            "jwks_refresh": format_duration(source.refresh),
+            "jwks_min_refresh": format_duration(source.min_refresh),
+        }),
+    };
+    json!({
+        "name": p.name,
+        "issuer": p.issuer,
+        "audiences": p.audiences,
+        "algorithms": p.algorithms.iter().map(|a| algorithm_name(*a)).collect::<Vec<_>>(),
+        "keys": key,
+        "leeway": format_duration(p.leeway),
     })
 }
 

@@ -35,3 +35,13 @@ pub use provider::{
 };
 pub use rules::{ClaimRule, RouteAuthConfig};
 pub use verify::{Claims, MAX_TOKEN_BYTES};
+
+#[cfg(test)]
+mod tests {
+    /// jsonwebtoken 12 compiles with no or two crypto features and panics at the first
+    /// verification; the workspace enables exactly `aws_lc_rs`.
+    #[test]
+    fn jsonwebtoken_has_exactly_one_crypto_provider() {
+        assert!(jsonwebtoken::crypto::CryptoProvider::try_get_default().is_some());
+    }
+}
