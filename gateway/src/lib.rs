@@ -200,6 +200,7 @@ pub async fn run(
         tokio::spawn(server::serve(
             "admin",
             admin,
+            config::ServerLimits::default(),
             None,
             move |request, _peer| admin::handle(Arc::clone(&state), Arc::clone(&reloader), request),
             async move { stop.cancelled().await },
@@ -231,9 +232,12 @@ pub async fn run(
             state.instruments().metrics.tls_handshake_errors.clone(),
         )
     });
+    // Listener limits are read once, like the address (`max_body_bytes` is read per request).
+    let limits = state.runtime().config.limits.clone();
     let outcome = server::serve(
         "data",
         data,
+        limits,
         tls,
         move |request, peer| service::handle(Arc::clone(&data_state), request, peer),
         async move {

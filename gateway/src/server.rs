@@ -7,6 +7,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Request, Response};
@@ -16,8 +17,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tracing::{debug, info, warn};
 
+use crate::config::ServerLimits;
 use crate::proxy::body::ProxyBody;
 use crate::tls::server::{Negotiated, TlsTerminator};
 
@@ -37,6 +40,7 @@ pub enum DrainOutcome {
 pub(crate) async fn serve<H, F>(
     name: &'static str,
     listener: TcpListener,
+    limits: ServerLimits,
     tls: Option<TlsTerminator>,
     handler: H,
     shutdown: impl Future<Output = ()>,
@@ -46,13 +50,20 @@ where
     H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<ProxyBody>> + Send + 'static,
 {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).keep_alive(true);
-    builder.http2().timer(TokioTimer::new());
+    let builder = builder(&limits);
+    // At most `max_connections` connections: past it, new ones wait in the listen backlog.
+    let slots = limits.max_connections.map(|n| Arc::new(Semaphore::new(n)));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
 
     loop {
+        let slot = match &slots {
+            Some(slots) => tokio::select! {
+                () = &mut shutdown => break,
+                permit = Arc::clone(slots).acquire_owned() => permit.ok(),
+            },
+            None => None,
+        };
         let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -79,6 +90,7 @@ where
                 .into_owned();
             let connection = graceful.watch(connection);
             tokio::spawn(async move {
+                let _slot = slot;
                 if let Err(error) = connection.await {
                     debug!(%peer, error = %error, "Connection ended with an error");
                 }
@@ -87,6 +99,7 @@ where
         };
         let (tls, builder, watcher) = (tls.clone(), builder.clone(), graceful.watcher());
         tokio::spawn(async move {
+            let _slot = slot;
             let Some((stream, negotiated)) = tls.handshake(stream, peer).await else {
                 return;
             };
@@ -114,4 +127,27 @@ where
             DrainOutcome::DeadlineReached
         }
     }
+}
+
+/// The connection builder with the listener's limits: HTTP/1.1 head size, header count and
+/// read timeout (431 beyond the size; the connection closed past the timeout), HTTP/2
+/// stream and reset limits (rapid-reset protection) and header-list size.
+fn builder(limits: &ServerLimits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        // The read buffer bounds the request head: hyper answers 431 when a head outgrows it.
+        .max_buf_size(limits.max_header_bytes)
+        .max_headers(limits.max_headers)
+        .header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.http2_max_concurrent_streams)
+        .max_pending_accept_reset_streams(limits.http2_max_pending_reset_streams)
+        .max_local_error_reset_streams(limits.http2_max_local_error_reset_streams)
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+    builder
 }

@@ -18,6 +18,7 @@ use crate::errors::{ProxyError, respond};
 use crate::instrument::{RequestTrace, SpanEnd, fail};
 use crate::metrics::{Method, RequestLabels, RouteLabels};
 use crate::proxy::body::{EndGuard, ProxyBody};
+use crate::proxy::body_limit::{LimitedBody, declared_too_large};
 use crate::proxy::prepare;
 use crate::routing::{RequestView, normalize_path, request_host};
 use crate::state::GatewayState;
@@ -48,6 +49,8 @@ where
         "http"
     };
     // Route, rewrite and forward one form of the path: the normalised one.
+    // The body limit of the version this request started on.
+    let max_body = runtime.config.limits.max_body_bytes;
     let normal = normalize_path(&path);
     let route = match &normal {
         Ok(normal) => {
@@ -83,11 +86,20 @@ where
             method: method.clone(),
             path: path.clone(),
         }),
-        (Some(route), Ok(normal)) => match prepare(route.config(), request, &normal, client, proto)
+        (Some(_), Ok(_))
+            if max_body.is_some_and(|limit| declared_too_large(request.headers(), limit)) =>
         {
-            Ok(prepared) => route.pipeline.handle(prepared).await,
-            Err(e) => Err(e),
-        },
+            Err(ProxyError::PayloadTooLarge {
+                limit: max_body.unwrap_or_default(),
+            })
+        }
+        (Some(route), Ok(normal)) => {
+            let request = request.map(|body| LimitedBody::new(body, max_body));
+            match prepare(route.config(), request, &normal, client, proto) {
+                Ok(prepared) => route.pipeline.handle(prepared).await,
+                Err(e) => Err(e),
+            }
+        }
     };
     drop(in_flight);
     let elapsed = started.elapsed();

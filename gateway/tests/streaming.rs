@@ -31,6 +31,9 @@ async fn streaming_gateway(upstream: &TestUpstream) -> Gateway {
 listen: 127.0.0.1:0
 admin:
   listen: 127.0.0.1:0
+# The 200 MiB upload is above the default body limit (64 MiB).
+limits:
+  max_body_bytes: 1GiB
 upstreams:
   files:
     endpoints:

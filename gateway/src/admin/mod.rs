@@ -30,6 +30,21 @@ where
     B::Error: Into<crate::errors::BoxError>,
 {
     let owned_path = request.uri().path().to_owned();
+    if owned_path.starts_with("/admin/")
+        && let Some(token) = &state.runtime().config.admin.token
+        && !bearer_matches(request.headers(), token)
+    {
+        let mut response = json_response(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this admin endpoint needs `Authorization: Bearer <admin token>`",
+        );
+        response.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static(r#"Bearer realm="gateway-admin""#),
+        );
+        return response;
+    }
     if let Some(target) = breakers::target(&owned_path) {
         if request.method() != Method::POST {
             return json_response(
@@ -172,4 +187,25 @@ fn json(status: StatusCode, value: &serde_json::Value) -> Response<ProxyBody> {
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// Whether `headers` carry `Authorization: Bearer <token>`, compared in constant time (a
+/// timing difference must not tell how much of a guess was right).
+fn bearer_matches(headers: &http::HeaderMap, token: &str) -> bool {
+    let Some(given) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    let (given, token) = (given.trim().as_bytes(), token.as_bytes());
+    if given.len() != token.len() {
+        return false;
+    }
+    given
+        .iter()
+        .zip(token)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
 }

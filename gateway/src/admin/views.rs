@@ -24,7 +24,23 @@ pub(super) fn config(state: &GatewayState) -> Value {
         "version": runtime.version,
         "listen": c.listen.to_string(),
         "tls": c.tls.as_ref().map(listener_tls),
-        "admin": { "listen": c.admin.listen.to_string() },
+        "admin": {
+            "listen": c.admin.listen.to_string(),
+            // Whether a token guards /admin/*; never the token.
+            "token": if c.admin.token.is_some() { "<redacted>" } else { "none" },
+        },
+        "limits": {
+            "max_header_bytes": c.limits.max_header_bytes,
+            "max_headers": c.limits.max_headers,
+            "max_body_bytes": c.limits.max_body_bytes,
+            "header_read_timeout": format_duration(c.limits.header_read_timeout),
+            "max_connections": c.limits.max_connections,
+            "http2": {
+                "max_concurrent_streams": c.limits.http2_max_concurrent_streams,
+                "max_pending_reset_streams": c.limits.http2_max_pending_reset_streams,
+                "max_local_error_reset_streams": c.limits.http2_max_local_error_reset_streams,
+            },
+        },
         "shutdown": { "drain_timeout": format_duration(c.shutdown.drain_timeout) },
         "reload": { "watch": c.reload.watch, "debounce": format_duration(c.reload.debounce) },
         "upstreams": c.upstreams.iter().map(upstream_config).collect::<Vec<_>>(),

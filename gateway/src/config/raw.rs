@@ -21,6 +21,7 @@ pub(crate) struct RawConfig {
     pub(crate) telemetry: Option<RawTelemetry>,
     pub(crate) tls: Option<RawListenerTls>,
     pub(crate) client_ip: Option<RawClientIp>,
+    pub(crate) limits: Option<RawServerLimits>,
     #[serde(default)]
     pub(crate) upstreams: BTreeMap<String, RawUpstream>,
     #[serde(default)]
@@ -77,6 +78,66 @@ pub(crate) struct RawClaimRule {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAdmin {
     pub(crate) listen: Option<String>,
+    pub(crate) token_env: Option<String>,
+    pub(crate) token_file: Option<String>,
+}
+
+/// `limits:` at the top level: what one client connection and one request may use.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawServerLimits {
+    pub(crate) max_header_bytes: Option<ByteSize>,
+    pub(crate) max_headers: Option<u32>,
+    pub(crate) max_body_bytes: Option<RawBytesOrOff>,
+    pub(crate) header_read_timeout: Option<Duration>,
+    pub(crate) max_connections: Option<RawCountOrOff>,
+    pub(crate) http2: Option<RawHttp2Limits>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHttp2Limits {
+    pub(crate) max_concurrent_streams: Option<u32>,
+    pub(crate) max_pending_reset_streams: Option<u32>,
+    pub(crate) max_local_error_reset_streams: Option<u32>,
+}
+
+/// A byte size, or `off`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RawBytesOrOff {
+    Off,
+    Bytes(ByteSize),
+}
+
+impl<'de> Deserialize<'de> for RawBytesOrOff {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text == "off" {
+            return Ok(Self::Off);
+        }
+        text.parse::<ByteSize>()
+            .map(Self::Bytes)
+            .map_err(|e| de::Error::custom(format!("{e}; or `off`")))
+    }
+}
+
+/// A count, or `off`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RawCountOrOff {
+    Off,
+    Count(u32),
+}
+
+impl<'de> Deserialize<'de> for RawCountOrOff {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text == "off" {
+            return Ok(Self::Off);
+        }
+        text.parse::<u32>().map(Self::Count).map_err(|_| {
+            de::Error::custom(format!("invalid count `{text}`: a whole number or `off`"))
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]

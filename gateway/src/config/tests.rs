@@ -782,3 +782,85 @@ fn config_auth_key_sources_are_exclusive_checked_and_never_quote_secrets() {
         ]
     );
 }
+
+// === limits and the admin token ===
+
+#[test]
+fn config_limits_default_to_documented_values_and_accept_off() {
+    let config = load(MINIMAL);
+    assert_eq!(config.limits, super::ServerLimits::default());
+    assert_eq!(config.limits.max_body_bytes, Some(64 * 1024 * 1024));
+    assert_eq!(config.admin.token, None);
+    let config = load(&format!(
+        "{MINIMAL}limits:\n  max_body_bytes: \"off\"\n  max_connections: \"off\"\n  max_header_bytes: 16KiB\n  header_read_timeout: 2s\n  http2: {{ max_concurrent_streams: 50 }}\n"
+    ));
+    assert_eq!(config.limits.max_body_bytes, None);
+    assert_eq!(config.limits.max_connections, None);
+    assert_eq!(config.limits.max_header_bytes, 16 * 1024);
+    assert_eq!(config.limits.header_read_timeout, Duration::from_secs(2));
+    assert_eq!(config.limits.http2_max_concurrent_streams, 50);
+}
+
+#[test]
+fn config_limit_problems_are_reported_at_their_fields() {
+    let found = problems(&format!(
+        "{MINIMAL}limits:\n  max_header_bytes: 1KiB\n  max_body_bytes: 0B\n  header_read_timeout: 0s\n  max_connections: 0\n  http2: {{ max_concurrent_streams: 0 }}\n"
+    ));
+    let fields: Vec<&str> = found
+        .iter()
+        .map(|p| p.split(": ").nth(1).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "limits.max_header_bytes",
+            "limits.max_body_bytes",
+            "limits.header_read_timeout",
+            "limits.max_connections",
+            "limits.http2.max_concurrent_streams",
+        ],
+        "{found:#?}"
+    );
+    assert!(
+        found[0].contains("expected a size from 8KiB to 1MiB"),
+        "{}",
+        found[0]
+    );
+}
+
+#[test]
+fn config_admin_token_comes_from_a_file_and_short_or_double_sources_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "0123456789abcdef-admin\n").unwrap();
+    let with_admin = |admin: &str| {
+        MINIMAL.replacen(
+            "listen: 127.0.0.1:8080\n",
+            &format!("listen: 127.0.0.1:8080\nadmin:\n{admin}"),
+            1,
+        )
+    };
+    let config = load(&with_admin(&format!("  token_file: {}\n", file.display())));
+    assert_eq!(
+        config.admin.token.as_deref(),
+        Some("0123456789abcdef-admin")
+    );
+    assert!(!format!("{:?}", config.admin).contains("0123456789abcdef"));
+
+    std::fs::write(&file, "short\n").unwrap();
+    let found = problems(&with_admin(&format!("  token_file: {}\n", file.display())));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("admin.token_file: the token is shorter than 16"),
+        "{found:?}"
+    );
+
+    let found = problems(&with_admin(&format!(
+        "  token_env: GATEWAY_TEST_TOKEN\n  token_file: {}\n",
+        file.display()
+    )));
+    assert!(
+        found[0].contains("both `token_env` and `token_file` are set"),
+        "{found:?}"
+    );
+}

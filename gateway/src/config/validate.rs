@@ -10,7 +10,7 @@ use config_yaml::{Diagnostics, Document, FieldPath, units};
 
 use super::auth;
 use super::report::Report;
-use super::{ratelimit, resilience, tls};
+use super::{ratelimit, resilience, server_limits, tls};
 use http::header::{HeaderName, HeaderValue};
 use http::uri::PathAndQuery;
 use observability::telemetry::FileSettings;
@@ -107,6 +107,13 @@ pub(super) fn validate(document: &Document, raw: RawConfig) -> Result<Config, Di
     let client_ip =
         ratelimit::client_ip(&mut report, &root.key("client_ip"), raw.client_ip.as_ref());
     let auth = auth::auth(&mut report, &root.key("auth"), raw.auth.as_ref(), &base_dir);
+    let limits = server_limits::limits(&mut report, &root.key("limits"), raw.limits.as_ref());
+    let admin_token = server_limits::admin_token(
+        &mut report,
+        &root.key("admin"),
+        raw.admin.as_ref(),
+        &base_dir,
+    );
 
     let upstreams: Vec<UpstreamConfig> = raw
         .upstreams
@@ -144,7 +151,11 @@ pub(super) fn validate(document: &Document, raw: RawConfig) -> Result<Config, Di
         (Some(listen), Some(admin)) if report.diagnostics.is_empty() => Ok(Config {
             listen,
             tls: listener_tls,
-            admin: AdminConfig { listen: admin },
+            admin: AdminConfig {
+                listen: admin,
+                token: admin_token,
+            },
+            limits,
             shutdown,
             reload,
             telemetry,

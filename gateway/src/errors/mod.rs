@@ -46,6 +46,13 @@ pub enum ProxyError {
     /// The path is refused by the normalisation policy (400).
     #[error("bad request path")]
     BadPath(#[from] crate::routing::PathRejection),
+    /// The request body is larger than `limits.max_body_bytes` (413): declared by
+    /// `Content-Length`, or counted while it streamed (the upstream request is aborted).
+    #[error("request body larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit.
+        limit: u64,
+    },
     /// The upstream has no endpoint that may take traffic (503).
     #[error("upstream {upstream} has no healthy endpoint")]
     NoHealthyEndpoint {
@@ -156,6 +163,7 @@ impl ProxyError {
         match self {
             Self::NoRoute { .. } => "no_route",
             Self::BadRequest { .. } | Self::BadPath(_) => "bad_request",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::NoHealthyEndpoint { .. } => "no_healthy_endpoint",
             Self::Connect { .. } => "connect_failure",
             Self::UpstreamIo { .. } => "upstream_io",

@@ -20,6 +20,9 @@ pub(crate) fn respond(error: &ProxyError) -> Response<ProxyBody> {
         ProxyError::BadRequest { .. } | ProxyError::BadPath(_) => {
             (StatusCode::BAD_REQUEST, "malformed request")
         }
+        ProxyError::PayloadTooLarge { .. } => {
+            (StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+        }
         ProxyError::NoHealthyEndpoint { .. } => (
             StatusCode::SERVICE_UNAVAILABLE,
             "no healthy upstream endpoint",

@@ -14,6 +14,7 @@ use opentelemetry::{Context, KeyValue};
 use tokio::time::Instant;
 
 use super::body::{EndGuard, ProxyBody};
+use super::body_limit;
 use super::client::HttpClient;
 use super::headers::remove_hop_by_hop;
 use crate::classify::{CallOutcome, Classifier};
@@ -228,6 +229,20 @@ fn classify_error(
     endpoint: &str,
     connect_timeout: Duration,
 ) -> ProxyError {
+    // The client's body passed `max_body_bytes` while streaming: the client's fault, not the
+    // upstream's (no breaker failure, no retry, no fallback).
+    if let Some(too_large) = body_limit::too_large_in(&error) {
+        return ProxyError::PayloadTooLarge {
+            limit: too_large.limit,
+        };
+    }
+    // The client's body failed while we sent it (a malformed chunk, the client gone): also
+    // the client's side, answered 400 if anyone still listens.
+    if request_body_failed(&error) {
+        return ProxyError::BadRequest {
+            reason: "malformed or aborted request body",
+        };
+    }
     let (upstream, endpoint) = (upstream.to_owned(), endpoint.to_owned());
     let timed_out = io_kind(&error) == Some(std::io::ErrorKind::TimedOut);
     if error.is_connect() {
@@ -250,6 +265,19 @@ fn classify_error(
         endpoint,
         source: Box::new(error) as BoxError,
     }
+}
+
+/// Whether hyper's first error in the chain is a "user" error: for a request in flight, the
+/// request body we were streaming failed, not the upstream.
+fn request_body_failed(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = error.source();
+    while let Some(e) = current {
+        if let Some(hyper) = e.downcast_ref::<hyper::Error>() {
+            return hyper.is_user();
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// The kind of the first `io::Error` in the source chain.

@@ -2,6 +2,7 @@
 //! `X-Forwarded-*`, `Host`), sending it through the route's stack, and streaming both bodies.
 
 pub(crate) mod body;
+pub(crate) mod body_limit;
 pub(crate) mod client;
 pub(crate) mod forward;
 pub(crate) mod headers;
