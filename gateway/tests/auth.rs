@@ -153,7 +153,12 @@ routes:
   - name: hmac
     match: {{ path: /hmac/** }}
     upstream: a
-    auth: {{ provider: hmac }}{jwks_route}
+    auth: {{ provider: hmac }}
+  - name: per-user
+    match: {{ path: /per-user/** }}
+    upstream: a
+    auth: {{ provider: rsa }}
+    rate_limit: {{ rate: 1/m, burst: 2, key: [\"claim:sub\"] }}{jwks_route}
 ",
         rsa = fixture("rsa1.pub.pem").display(),
         secret = fixture("hmac.secret").display(),
@@ -585,4 +590,30 @@ async fn auth_kid_with_path_or_quote_characters_is_unknown_and_never_fetched_for
     assert_eq!(jwks.fetches(), before, "an unsafe kid caused a fetch");
     assert_eq!(rejections(&gw, "jwks", "unknown_kid").await, 4);
     assert_eq!(a.requests(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_claims_key_the_rate_limit_per_user() {
+    let a = TestUpstream::start("a").await;
+    let gw = gateway(&a, None).await;
+    let alice = rs256(&claims_with(json!({ "sub": "alice" })));
+    let bob = rs256(&claims_with(json!({ "sub": "bob" })));
+
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(bearer(&gw, "/per-user/x", &alice).await.status);
+    }
+    let other = bearer(&gw, "/per-user/x", &bob).await;
+
+    // Alice spends her burst of 2; Bob's bucket is his own.
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    assert_eq!(other.status, StatusCode::OK);
+    assert_eq!(a.requests(), 3);
 }

@@ -11,7 +11,7 @@ use http::header::AUTHORIZATION;
 use super::error::AuthRejection;
 use super::provider::Provider;
 use super::rules::{RouteAuthConfig, header_value};
-use super::verify::bearer_token;
+use super::verify::{Claims, bearer_token};
 
 /// The authentication of one route, built once per config version.
 #[derive(Debug)]
@@ -32,8 +32,9 @@ impl RouteAuth {
     }
 
     /// Authenticates and authorizes the request whose headers are `headers`, rewriting them
-    /// for the upstream on success.
-    pub async fn authenticate(&self, headers: &mut HeaderMap) -> Result<(), AuthRejection> {
+    /// for the upstream on success; returns the verified claims (rate-limit `claim:NAME`
+    /// keys read them).
+    pub async fn authenticate(&self, headers: &mut HeaderMap) -> Result<Claims, AuthRejection> {
         for (_, name) in &self.policy.forward_claims {
             headers.remove(name);
         }
@@ -50,6 +51,6 @@ impl RouteAuth {
         if self.policy.strip_authorization {
             headers.remove(AUTHORIZATION);
         }
-        Ok(())
+        Ok(claims)
     }
 }

@@ -349,7 +349,7 @@ impl Pipeline {
     ) -> Result<(), ProxyError> {
         let result = auth.authenticate(request.headers_mut()).await;
         let outcome = match &result {
-            Ok(()) => auth_reason::OK,
+            Ok(_) => auth_reason::OK,
             Err(rejection) => rejection.reason(),
         };
         if let Some(t) = trace {
@@ -358,8 +358,13 @@ impl Pipeline {
                 KeyValue::new(attr::AUTH_OUTCOME, outcome),
             ]);
         }
-        let Err(rejection) = result else {
-            return Ok(());
+        let rejection = match result {
+            Ok(claims) => {
+                // For `claim:NAME` rate-limit keys, next in the pipeline.
+                request.extensions_mut().insert(AuthClaims(claims));
+                return Ok(());
+            }
+            Err(rejection) => rejection,
         };
         self.instruments
             .metrics
