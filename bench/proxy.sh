@@ -3,7 +3,7 @@
 # (b) through nginx as a reverse proxy, (c) through the gateway with one
 # worker thread. See bench/README.md for the layout and how to read results.
 #
-# Usage: bench/proxy.sh [--no-build] [--tracing] [--resilience] [--json FILE]
+# Usage: bench/proxy.sh [--no-build] [--tracing] [--resilience] [--edge] [--json FILE]
 #
 # --tracing adds two gateway cases exporting traces over OTLP to the embedded
 # trace store (`chaos traces`, on the upstream's CPU): 1% and 100% of new
@@ -13,6 +13,10 @@
 # (breaker, outlier detection, limits, retries with a budget, a static
 # fallback and a header-controlled fault filter) on a healthy upstream: the
 # per-request cost of the checks when nothing fails.
+#
+# --edge adds a gateway case with the edge stack on: JWT authentication (HS256;
+# wrk sends a valid token), a local rate limit keyed by client IP and the token's
+# subject (set high enough never to refuse), and the request limits (always on).
 #
 # Environment (defaults in brackets):
 #   BENCH_PROXY_CPU [0]     CPU of the proxy under test (and of the upstream in the direct case)
@@ -105,14 +109,19 @@ trap 'exit 143' TERM
 # === arguments and environment checks ===
 
 BUILD=1
+# Extra request headers for curl and wrk (the edge case's bearer token).
+AUTH_WRK=()
+AUTH_CURL=()
 TRACING=0
 RESILIENCE=0
+EDGE=0
 JSON_OUT=
 while (($#)); do
     case $1 in
         --no-build) BUILD=0 ;;
         --tracing) TRACING=1 ;;
         --resilience) RESILIENCE=1 ;;
+        --edge) EDGE=1 ;;
         --json)
             (($# >= 2)) || die 2 "--json needs a file"
             JSON_OUT=$2
@@ -237,7 +246,7 @@ wait_http() { # URL PID NAME
 # 404 or 502 fast would otherwise post a great score.
 check_response() { # URL NAME
     local status body_file=$RUN_DIR/check.body
-    status=$(curl -s -o "$body_file" -w '%{http_code}' --max-time 5 "$1") || status=000
+    status=$(curl -s -o "$body_file" -w '%{http_code}' --max-time 5 "${AUTH_CURL[@]}" "$1") || status=000
     [[ $status == 200 ]] || die 1 "$2 answered $1 with status $status, expected 200"
     [[ $(<"$body_file") == "$BODY" ]] ||
         die 1 "$2 answered $1 with body '$(head -c 200 "$body_file")', expected the upstream's"
@@ -260,10 +269,10 @@ start_nginx() { # TEMPLATE NAME CPU PORT [KEY=VALUE...]; sets STARTED_PID
     wait_http "http://127.0.0.1:$port/" "$STARTED_PID" "$name nginx"
 }
 
-start_gateway() { # CPU UPSTREAM_PORT [TRACING_YAML [UPSTREAM_YAML ROUTE_YAML]]; sets STARTED_PID and GATEWAY_ADDR
+start_gateway() { # CPU UPSTREAM_PORT [TRACING_YAML [UPSTREAM_YAML ROUTE_YAML [TOP_YAML]]]; sets STARTED_PID and GATEWAY_ADDR
     local cpu=$1 conf=$RUN_DIR/gateway.yaml out=$RUN_DIR/gateway.out line i
     render "$BENCH_DIR/gateway.yaml" "$conf" UPSTREAM_PORT="$2" TRACING="${3:-}" \
-        UPSTREAM_EXTRA="${4:-}" ROUTE_EXTRA="${5:-}"
+        UPSTREAM_EXTRA="${4:-}" ROUTE_EXTRA="${5:-}" TOP_EXTRA="${6:-}"
     "$GATEWAY_BIN" validate --config "$conf" >/dev/null 2>"$RUN_DIR/gateway.validate" ||
         die 3 "gateway rejected $conf: $(cat "$RUN_DIR/gateway.validate")"
     # A RUST_LOG left in the caller's shell (say, debug) would turn this into
@@ -348,11 +357,11 @@ run_wrk() { # CASE URL SERVER_PID
     local name=$1 url=$2 pid=$3 out=$RUN_DIR/wrk-$1.txt non2xx rps p50 p99 errors
     local server_before client_before
     log "$name: warm-up $WARMUP, then $DURATION with $CONNECTIONS connections"
-    run_tracked "$out.warmup" taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" "$url" ||
+    run_tracked "$out.warmup" taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" "${AUTH_WRK[@]}" "$url" ||
         die 3 "$name: wrk warm-up failed: $(cat "$out.warmup")"
     server_before=$(cpu_times "$PROXY_CPU")
     client_before=$(cpu_times "$CLIENT_CPU")
-    run_tracked "$out" taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "$url" ||
+    run_tracked "$out" taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "${AUTH_WRK[@]}" "$url" ||
         die 3 "$name: wrk failed: $(cat "$out")"
     SERVER_BUSY[$name]=$(cpu_busy "$server_before" "$(cpu_times "$PROXY_CPU")")
     CLIENT_BUSY[$name]=$(cpu_busy "$client_before" "$(cpu_times "$CLIENT_CPU")")
@@ -466,7 +475,37 @@ if ((RESILIENCE)); then
     CASES+=(gateway_resilient)
 fi
 
-# (e) Optional: the gateway exporting traces at 1% and 100% of new traces.
+# (e) Optional: the edge stack: JWT (HS256), a rate limit that never refuses, request limits.
+if ((EDGE)); then
+    secret_file=$RUN_DIR/jwt.secret
+    secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    printf '%s' "$secret" >"$secret_file"
+    b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+    jwt_head=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
+    jwt_body=$(printf '{"iss":"bench","aud":"bench","sub":"wrk","exp":%d}' "$(($(date +%s) + 3600))" | b64url)
+    jwt_sig=$(printf '%s.%s' "$jwt_head" "$jwt_body" | openssl dgst -sha256 -hmac "$secret" -binary | b64url)
+    AUTH_WRK=(-H "Authorization: Bearer $jwt_head.$jwt_body.$jwt_sig")
+    AUTH_CURL=(-H "Authorization: Bearer $jwt_head.$jwt_body.$jwt_sig")
+    top_extra="auth:
+  providers:
+    bench:
+      issuer: bench
+      audiences: [bench]
+      algorithms: [HS256]
+      secret_file: $secret_file"
+    route_extra="    auth: { provider: bench, forward_claims: { sub: x-user-id } }
+    rate_limit: { rate: 1000000/s, burst: 1000000, key: [client_ip, \"claim:sub\"] }"
+    start_gateway "$PROXY_CPU" "$upstream_port" "" "" "$route_extra" "$top_extra"
+    gateway_pid=$STARTED_PID
+    check_response "http://$GATEWAY_ADDR$URL_PATH" "gateway (edge stack)"
+    run_wrk gateway_edge "http://$GATEWAY_ADDR$URL_PATH" "$gateway_pid"
+    stop "$gateway_pid"
+    AUTH_WRK=()
+    AUTH_CURL=()
+    CASES+=(gateway_edge)
+fi
+
+# (f) Optional: the gateway exporting traces at 1% and 100% of new traces.
 if ((TRACING)); then
     start_trace_store "$UPSTREAM_CPU"
     store_pid=$STARTED_PID
@@ -502,6 +541,9 @@ printf '\nreq/s ratio gateway/nginx:  %s\n' "$vs_nginx"
 printf 'req/s ratio gateway/direct: %s\n' "$vs_direct"
 if ((RESILIENCE)); then
     printf 'req/s ratio resilience stack/plain: %s\n' "$(ratio "${RPS[gateway_resilient]}" "${RPS[gateway]}")"
+fi
+if ((EDGE)); then
+    printf 'req/s ratio edge stack/plain: %s\n' "$(ratio "${RPS[gateway_edge]}" "${RPS[gateway]}")"
 fi
 if ((TRACING)); then
     printf 'req/s ratio tracing 1%%/off:   %s\n' "$(ratio "${RPS[gateway_1pct]}" "${RPS[gateway]}")"
