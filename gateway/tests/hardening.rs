@@ -315,3 +315,45 @@ routes:
         assert_eq!(status_line(&answer), "HTTP/1.1 200 OK", "{open}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_client_gets_no_more_concurrent_streams_than_the_limit() {
+    let a = TestUpstream::start("a").await;
+    let gw = gateway(&a, "  http2: { max_concurrent_streams: 2 }").await;
+    a.hold_requests(true);
+    let tcp = TcpStream::connect(gw.data).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(connection);
+    let request = || {
+        http::Request::get(format!("http://{}/users", gw.data))
+            .body(())
+            .unwrap()
+    };
+    // Two streams open and wait at the held upstream.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut ready = client.clone().ready().await.unwrap();
+        let (response, _) = ready.send_request(request(), true).unwrap();
+        held.push(response);
+    }
+    support::wait_until(WAIT, "both requests at the upstream", || async {
+        a.requests() == 2
+    })
+    .await;
+    // The third stream is not opened while two are: the gateway advertised
+    // SETTINGS_MAX_CONCURRENT_STREAMS 2, and the client queues it.
+    let mut ready = client.clone().ready().await.unwrap();
+    let (third, _) = ready.send_request(request(), true).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        a.requests(),
+        2,
+        "a third concurrent stream reached the upstream"
+    );
+    a.hold_requests(false);
+    for response in held.into_iter().chain([third]) {
+        let response = tokio::time::timeout(WAIT, response).await.unwrap().unwrap();
+        assert_eq!(response.status(), http::StatusCode::OK);
+    }
+    assert_eq!(a.requests(), 3);
+}
