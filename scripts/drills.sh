@@ -3,9 +3,15 @@
 # `chaos run`, then says where the reports went. Exits with chaos run's code: 0 every
 # objective passed, 1 one failed, 3 one could not be judged or a drill could not run.
 #
-# The partition drill needs network namespaces: run as root (CI does).
+# The partition drill needs network namespaces, and the packages the drills start are
+# installed when missing: run as root on a fresh machine (CI does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# What the drills start: network namespaces and nftables (partition), redis-server.
+# shellcheck source=scripts/packages.sh
+source scripts/packages.sh
+ensure_packages "iproute2|command -v ip" "nftables|command -v nft" "redis-server|command -v redis-server"
 
 path=${1:-scenarios/}
 out=target/drills

@@ -17,24 +17,9 @@ PACKAGES=(
   "redis-server|command -v redis-server"
 )
 
-missing=()
-for entry in "${PACKAGES[@]}"; do
-  bash -c "${entry#*|}" >/dev/null 2>&1 || missing+=("${entry%%|*}")
-done
-if ((${#missing[@]})); then
-  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-    echo "installing: ${missing[*]}" >&2
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    # Debian starts packaged services where it can; the tests start their own instances.
-    for service in "${missing[@]}"; do
-      service "$service" stop >/dev/null 2>&1 || true
-    done
-  else
-    echo "missing packages: ${missing[*]} (run this script as root once, or apt-get install them)" >&2
-    exit 3
-  fi
-fi
+# shellcheck source=scripts/packages.sh
+source scripts/packages.sh
+ensure_packages "${PACKAGES[@]}"
 
 # Cross-binary tests (tests/) start the gateway and chaos binaries: build them first.
 cargo build --workspace --bins --locked
