@@ -142,7 +142,10 @@ fn tag_filter_runs_only_tagged_scenarios_and_refuses_a_tag_nobody_has() {
         .filter_map(|l| l.strip_prefix("plan: "))
         .map(|l| l.split(' ').next().unwrap())
         .collect();
-    assert_eq!(names, ["latency-breaker", "upstream-down-fallback"]);
+    assert_eq!(
+        names,
+        ["latency-breaker", "redis-outage", "upstream-down-fallback"]
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("skipped (not tagged breaker or degradation): crash-restart"));
 
