@@ -74,6 +74,19 @@ pub enum ControlError {
     },
 }
 
+/// A non-2xx answer as an error, with the start of its body (512 characters at most).
+fn status_error(method: Method, url: &str, answer: &Answer) -> ControlError {
+    ControlError::Status {
+        method,
+        url: url.to_owned(),
+        status: answer.status,
+        body: String::from_utf8_lossy(&answer.body)
+            .chars()
+            .take(512)
+            .collect(),
+    }
+}
+
 // === impl Control ===
 
 impl Control {
@@ -104,15 +117,7 @@ impl Control {
         if answer.status.is_success() {
             Ok(answer)
         } else {
-            Err(ControlError::Status {
-                method: Method::POST,
-                url: url.to_owned(),
-                status: answer.status,
-                body: String::from_utf8_lossy(&answer.body)
-                    .chars()
-                    .take(512)
-                    .collect(),
-            })
+            Err(status_error(Method::POST, url, &answer))
         }
     }
 
@@ -125,15 +130,7 @@ impl Control {
             reason,
         };
         if !answer.status.is_success() {
-            return Err(ControlError::Status {
-                method: Method::GET,
-                url: url.to_owned(),
-                status: answer.status,
-                body: String::from_utf8_lossy(&answer.body)
-                    .chars()
-                    .take(512)
-                    .collect(),
-            });
+            return Err(status_error(Method::GET, url, &answer));
         }
         serde_json::from_slice(&answer.body).map_err(|e| transport(format!("invalid JSON: {e}")))
     }

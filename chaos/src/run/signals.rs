@@ -43,12 +43,7 @@ impl Signals {
                         _ = terminate.recv() => StopSignal::Terminate,
                         _ = interrupt.recv() => StopSignal::Interrupt,
                     };
-                    if first.set(received).is_ok() {
-                        tracing::warn!(signal = %received, "Stopping the drill: undoing faults and tearing down (send it again to tear down at once)");
-                        cancel.cancel();
-                    } else {
-                        tracing::warn!(signal = %received, "Second signal: tearing down at once");
-                        immediate.cancel();
+                    if !on_signal(received, &first, &cancel, &immediate) {
                         return;
                     }
                 }
@@ -71,10 +66,7 @@ impl Signals {
             let immediate = immediate.clone();
             tokio::spawn(async move {
                 while tokio::signal::ctrl_c().await.is_ok() {
-                    if first.set(StopSignal::Interrupt).is_ok() {
-                        cancel.cancel();
-                    } else {
-                        immediate.cancel();
+                    if !on_signal(StopSignal::Interrupt, &first, &cancel, &immediate) {
                         return;
                     }
                 }
@@ -95,5 +87,24 @@ impl Signals {
     /// Fires on the second signal.
     pub(crate) fn immediate(&self) -> &CancellationToken {
         &self.immediate
+    }
+}
+
+/// One received signal: the first cancels the drill, the second asks for an immediate
+/// teardown. `false` once nothing more is to be listened for.
+fn on_signal(
+    received: StopSignal,
+    first: &OnceLock<StopSignal>,
+    cancel: &CancellationToken,
+    immediate: &CancellationToken,
+) -> bool {
+    if first.set(received).is_ok() {
+        tracing::warn!(signal = %received, "Stopping the drill: undoing faults and tearing down (send it again to tear down at once)");
+        cancel.cancel();
+        true
+    } else {
+        tracing::warn!(signal = %received, "Second signal: tearing down at once");
+        immediate.cancel();
+        false
     }
 }
