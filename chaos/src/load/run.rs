@@ -121,6 +121,12 @@ impl LoadGenerator {
     /// ends by `duration + timeout` (plus 100 ms), whatever is still in flight recorded as
     /// [`ErrorKind::Cancelled`].
     pub async fn run(self, cancel: CancellationToken) -> LoadReport {
+        self.run_from(Instant::now(), cancel).await
+    }
+
+    /// [`run`](Self::run) with `start` as the schedule's time zero, so a caller that times
+    /// other things (a fault timeline) from the same instant shares the load's time base.
+    pub async fn run_from(self, start: Instant, cancel: CancellationToken) -> LoadReport {
         let LoadGenerator {
             spec,
             client,
@@ -130,7 +136,6 @@ impl LoadGenerator {
         } = self;
         let hooks = Arc::new(hooks);
         let started_at = SystemTime::now();
-        let start = Instant::now();
         live.start(start);
         tracing::info!(
             target = %spec.authority,

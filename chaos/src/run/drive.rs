@@ -65,13 +65,14 @@ pub(crate) async fn drive(
     });
     drill.ctx = Some(Arc::clone(&ctx));
 
-    // t0 is taken in the load's task right before the generator takes its own start, in
-    // the same poll: both clocks agree to a few microseconds.
+    // t0 is taken in the load's task and handed to the generator as its schedule's start:
+    // the journal, the fault timeline and the load's records share one time base.
     let (started_tx, started_rx) = oneshot::channel();
     let load_stop = stop.token().clone();
     let load = AbortOnDropHandle::new(tokio::spawn(async move {
-        let _ = started_tx.send((Instant::now(), SystemTime::now()));
-        generator.run(load_stop).await
+        let t0 = Instant::now();
+        let _ = started_tx.send((t0, SystemTime::now()));
+        generator.run_from(t0.into(), load_stop).await
     }));
     let Ok((t0, t0_wall)) = started_rx.await else {
         return stop.fail(task_failed("load"));
